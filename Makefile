@@ -1,0 +1,39 @@
+# Two entry points, as the README's quick start says:
+#   make run   - set up and run the daemon (Unix socket + TCP, as root)
+#   make test  - set up and run every check: ruff, mypy, pytest
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEBS := scamper iproute2 ethtool tcpdump nftables
+
+.PHONY: venv debs test lint run bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check warts protocol scamperd tests bench
+	$(VENV)/bin/mypy
+
+test: venv debs lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+run: venv debs
+	$(VENV)/bin/scamperd -U /run/scamperd.sock -P 127.0.0.1:31337 -p 1000
+
+bench: venv debs
+	$(PY) bench/warts_bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info
