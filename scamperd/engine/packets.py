@@ -1,0 +1,549 @@
+"""Build and parse IPv4/IPv6 packets with ICMP, UDP and TCP: the engine's wire layer.
+
+Theory of operation
+-------------------
+Probes leave through raw sockets with the IP header included (IPv4
+``IP_HDRINCL``; on Linux an AF_INET6/IPPROTO_RAW socket also takes the whole
+IPv6 header), so every field scamper controls is ours to set: IP-ID, DF, TTL,
+TOS/traffic class, flow label, checksums.  The ``build_*`` functions return
+complete IP packets.
+
+Replies arrive on per-protocol raw sockets.  IPv4 sockets hand us the IP
+header; IPv6 ones do not, so the caller passes the fields the kernel gave in
+ancillary data (source, hop limit, traffic class).  :func:`parse_ipv4` and
+:func:`parse_ipv6_payload` fill one :class:`Reply`, including the probe quoted
+inside an ICMP error (RFC 792 / RFC 4443), from which methods match the reply
+to the probe they sent.  What is parsed mirrors scamper_icmp4.c /
+scamper_icmp6.c: which ICMP types are wanted, the RFC 4884 extension block at
+128 bytes past the ICMP header, and IPv4 record-route/timestamp options.
+
+Every parser raises :class:`MalformedPacket` on a packet it cannot read; the
+engine counts and drops those.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from dataclasses import dataclass
+from enum import IntEnum
+from sys import byteorder
+
+IPPROTO_ICMP = 1
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_ICMPV6 = 58
+IPPROTO_FRAGMENT = 44
+
+
+class Icmp4(IntEnum):
+    ECHOREPLY = 0
+    UNREACH = 3
+    ECHO = 8
+    TIMXCEED = 11
+    PARAMPROB = 12
+    TSTAMP = 13
+    TSTAMPREPLY = 14
+
+
+class Icmp6(IntEnum):
+    DST_UNREACH = 1
+    PACKET_TOO_BIG = 2
+    TIME_EXCEEDED = 3
+    PARAM_PROB = 4
+    ECHO_REQUEST = 128
+    ECHO_REPLY = 129
+
+
+class TcpFlag(IntEnum):
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+    URG = 0x20
+    ECE = 0x40
+    CWR = 0x80
+
+
+class MalformedPacket(ValueError):
+    """A received packet that cannot be parsed; counted and dropped."""
+
+
+_IP4 = struct.Struct(">BBHHHBBH4s4s")
+_IP6 = struct.Struct(">IHBB16s16s")
+_ICMP = struct.Struct(">BBHHH")
+_UDP = struct.Struct(">HHHH")
+_TCP = struct.Struct(">HHIIBBHHH")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_3U32 = struct.Struct(">III")
+
+_SWAP = byteorder == "little"
+
+
+def checksum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
+    """The Internet checksum (RFC 1071) of ``data``, with ``initial`` added
+    into the one's complement sum (for pseudo-headers)."""
+    if len(data) & 1:
+        data = bytes(data) + b"\x00"
+    words = array("H", data)
+    if _SWAP:
+        words.byteswap()
+    s = sum(words) + initial
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def _sum16(data: bytes) -> int:
+    """The one's complement sum of ``data`` (not complemented, not folded)."""
+    if len(data) & 1:
+        data = data + b"\x00"
+    words = array("H", data)
+    if _SWAP:
+        words.byteswap()
+    return sum(words)
+
+
+def pseudo_sum(src: bytes, dst: bytes, proto: int, length: int) -> int:
+    """The pseudo-header sum for UDP/TCP/ICMPv6 checksums (RFC 768, RFC 8200 §8.1)."""
+    if len(src) == 4:
+        return _sum16(src + dst) + proto + length
+    return _sum16(src + dst) + (length >> 16) + (length & 0xFFFF) + proto
+
+
+# --------------------------------------------------------------------------
+# Building
+
+
+def build_ipv4(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int,
+               tos: int = 0, ipid: int = 0, df: bool = True, offset: int = 0,
+               options: bytes = b"") -> bytes:
+    """A whole IPv4 packet.  ``options`` must be padded to a multiple of 4."""
+    ihl = 5 + len(options) // 4
+    total = ihl * 4 + len(payload)
+    frag = (0x4000 if df else 0) | (offset & 0x1FFF)
+    hdr = _IP4.pack(0x40 | ihl, tos, total, ipid, frag, ttl, proto, 0, src, dst) + options
+    csum = checksum(hdr)
+    return hdr[:10] + _U16.pack(csum) + hdr[12:] + payload
+
+
+def build_ipv6(src: bytes, dst: bytes, nxt: int, payload: bytes, *, hlim: int,
+               tclass: int = 0, flow: int = 0) -> bytes:
+    """A whole IPv6 packet (no extension headers)."""
+    first = (6 << 28) | ((tclass & 0xFF) << 20) | (flow & 0xFFFFF)
+    return _IP6.pack(first, len(payload), nxt, hlim, src, dst) + payload
+
+
+def build_ip(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int,
+             tos: int = 0, ipid: int = 0, df: bool = True, flow: int = 0,
+             options: bytes = b"") -> bytes:
+    """An IPv4 or IPv6 packet, by the length of the addresses."""
+    if len(dst) == 4:
+        return build_ipv4(src, dst, proto, payload, ttl=ttl, tos=tos, ipid=ipid,
+                          df=df, options=options)
+    return build_ipv6(src, dst, proto, payload, hlim=ttl, tclass=tos, flow=flow)
+
+
+def build_icmp_echo(ident: int, seq: int, payload: bytes, *, v6: bool = False,
+                    src: bytes = b"", dst: bytes = b"", csum: int | None = None) -> bytes:
+    """An ICMP/ICMPv6 echo request.  ICMPv6 checksums cover a pseudo-header,
+    so ``src``/``dst`` are needed for v6.  ``csum`` forces a checksum value
+    (the caller has arranged the payload to make it valid)."""
+    typ = Icmp6.ECHO_REQUEST if v6 else Icmp4.ECHO
+    body = _ICMP.pack(typ, 0, 0, ident, seq) + payload
+    if csum is None:
+        init = pseudo_sum(src, dst, IPPROTO_ICMPV6, len(body)) if v6 else 0
+        csum = checksum(body, init)
+    return body[:2] + _U16.pack(csum) + body[4:]
+
+
+def build_icmp_tstamp(ident: int, seq: int, originate: int, payload: bytes = b"") -> bytes:
+    """An ICMP timestamp request (RFC 792) with the originate time in ms since
+    midnight UTC; receive and transmit are zero."""
+    body = _ICMP.pack(Icmp4.TSTAMP, 0, 0, ident, seq) + _3U32.pack(originate, 0, 0) + payload
+    return body[:2] + _U16.pack(checksum(body)) + body[4:]
+
+
+def build_udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes,
+              csum: int | None = None) -> bytes:
+    """A UDP datagram with its checksum over the pseudo-header.  A computed
+    checksum of 0 is sent as 0xFFFF (RFC 768)."""
+    length = 8 + len(payload)
+    body = _UDP.pack(sport, dport, length, 0) + payload
+    if csum is None:
+        csum = checksum(body, pseudo_sum(src, dst, IPPROTO_UDP, length)) or 0xFFFF
+    return body[:6] + _U16.pack(csum) + body[8:]
+
+
+def build_tcp(src: bytes, dst: bytes, sport: int, dport: int, *, seq: int, ack: int,
+              flags: int, win: int = 65535, options: bytes = b"",
+              payload: bytes = b"") -> bytes:
+    """A TCP segment with its checksum.  ``options`` must be padded to 4 bytes."""
+    doff = (20 + len(options)) // 4
+    body = _TCP.pack(sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, doff << 4, flags,
+                     win, 0, 0) + options + payload
+    csum = checksum(body, pseudo_sum(src, dst, IPPROTO_TCP, len(body)))
+    return body[:16] + _U16.pack(csum) + body[18:]
+
+
+def tcp_mss_option(mss: int) -> bytes:
+    return bytes((2, 4)) + _U16.pack(mss)
+
+
+def ipopt_record_route(slots: int = 9) -> bytes:
+    """An IPv4 record-route option with ``slots`` empty addresses (RFC 791),
+    padded with end-of-options to a multiple of 4."""
+    opt = bytes((7, 3 + 4 * slots, 4)) + bytes(4 * slots)
+    return opt + bytes(-len(opt) % 4)
+
+
+def ipopt_timestamp(flag: int, addrs: list[bytes] | None = None, slots: int = 9) -> bytes:
+    """An IPv4 timestamp option (RFC 791): flag 0 tsonly, 1 tsandaddr, 3 prespecified."""
+    if flag == 3 and addrs:
+        body = b"".join(a + bytes(4) for a in addrs)
+    elif flag == 1:
+        body = bytes(8 * 4)
+    else:
+        body = bytes(4 * slots)
+    opt = bytes((68, 4 + len(body), 5, flag & 0x0F)) + body
+    return opt + bytes(-len(opt) % 4)
+
+
+# --------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass(slots=True)
+class Quote:
+    """The probe as quoted inside an ICMP error."""
+
+    proto: int
+    src: bytes
+    dst: bytes
+    ttl: int
+    tos: int
+    ipid: int
+    size: int          # the quoted IP length (v6: payload length + 40)
+    offset: int = 0    # fragment offset (v4); data past the IP header is only
+                       # read when it is 0, as scamper does
+    flow: int = 0      # IPv6 flow label
+    sport: int = 0
+    dport: int = 0
+    udp_sum: int = 0
+    udp_len: int = 0
+    icmp_type: int = 0
+    icmp_code: int = 0
+    icmp_id: int = 0
+    icmp_seq: int = 0
+    icmp_sum: int = 0
+    tcp_seq: int = 0
+    tcp_flags: int = 0
+    has_transport: bool = False
+
+
+@dataclass(slots=True)
+class Reply:
+    """One received packet, as methods see it.
+
+    ``rx_ns`` is the kernel receive time (``SO_TIMESTAMPNS``) in ns since the
+    epoch.  ``size`` is the IP packet length, ``ipid`` the IPv4 IP-ID (0 for
+    IPv6).  For ICMP errors ``quote`` holds the quoted probe and ``exts`` the
+    raw RFC 4884 extension block (header included), when present.
+    """
+
+    v6: bool
+    src: bytes
+    dst: bytes
+    proto: int
+    ttl: int
+    tos: int
+    size: int
+    ipid: int = 0
+    rx_ns: int = 0
+    ifindex: int = 0
+    icmp_type: int = -1
+    icmp_code: int = -1
+    icmp_id: int = 0
+    icmp_seq: int = 0
+    icmp_nhmtu: int = 0
+    icmp_pptr: int = 0
+    icmp_ts: tuple[int, int, int] | None = None
+    sport: int = 0
+    dport: int = 0
+    tcp_flags: int = 0
+    tcp_seq: int = 0
+    tcp_ack: int = 0
+    tcp_mss: int = 0
+    quote: Quote | None = None
+    exts: bytes | None = None
+    rr: tuple[bytes, ...] | None = None
+    tsc_flag: int = -1
+    ts_values: tuple[int, ...] | None = None
+    ts_addrs: tuple[bytes, ...] | None = None
+
+    @property
+    def is_icmp(self) -> bool:
+        return self.proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
+
+    def is_icmp_error(self) -> bool:
+        return self.quote is not None
+
+    def is_ttl_exceeded(self) -> bool:
+        return self.icmp_type == (Icmp6.TIME_EXCEEDED if self.v6 else Icmp4.TIMXCEED)
+
+    def is_unreach(self) -> bool:
+        return self.icmp_type == (Icmp6.DST_UNREACH if self.v6 else Icmp4.UNREACH)
+
+    def is_ptb(self) -> bool:
+        if self.v6:
+            return self.icmp_type == Icmp6.PACKET_TOO_BIG
+        return self.icmp_type == Icmp4.UNREACH and self.icmp_code == 4
+
+    def is_echo_reply(self) -> bool:
+        return self.icmp_type == (Icmp6.ECHO_REPLY if self.v6 else Icmp4.ECHOREPLY)
+
+
+# ICMP types scamper accepts (scamper_icmp4_recv / scamper_icmp6_recv); the
+# engine ignores others (redirects, router adverts, our own echo requests).
+_V4_ERRORS = frozenset((Icmp4.UNREACH, Icmp4.TIMXCEED, Icmp4.PARAMPROB))
+_V6_ERRORS = frozenset((Icmp6.DST_UNREACH, Icmp6.PACKET_TOO_BIG, Icmp6.TIME_EXCEEDED,
+                        Icmp6.PARAM_PROB))
+
+
+def _ipopts(buf: bytes, start: int, end: int, reply: Reply) -> None:
+    """IPv4 record-route and timestamp options (ipopt_parse in scamper)."""
+    off = start
+    while off < end:
+        kind = buf[off]
+        if kind == 0:
+            break
+        if kind == 1:
+            off += 1
+            continue
+        if off + 1 >= end:
+            break
+        ol = buf[off + 1]
+        if ol < 2 or off + ol > end:
+            break
+        if kind == 7 and ol >= 3:
+            p = buf[off + 2]
+            if p >= 4 and p % 4 == 0 and p // 4 - 1 > 0:
+                n = p // 4 - 1
+                body = buf[off + 3:off + 3 + 4 * n]
+                reply.rr = tuple(body[i:i + 4] for i in range(0, len(body) - 3, 4))
+        elif kind == 68 and ol >= 4:
+            p = buf[off + 2]
+            fl = buf[off + 3] & 0x0F
+            if p == 1:
+                _ipopt_ts(buf[off + 4:off + ol], fl, reply)
+            elif p >= 5 and p - 1 <= ol:
+                _ipopt_ts(buf[off + 4:off + p - 1], fl, reply)
+        off += ol
+
+
+def _ipopt_ts(body: bytes, fl: int, reply: Reply) -> None:
+    step = 4 if fl == 0 else 8 if fl in (1, 3) else 0
+    if step == 0 or len(body) < step or len(body) % step:
+        return
+    addrs = []
+    values = []
+    for i in range(0, len(body), step):
+        if step == 8:
+            addrs.append(body[i:i + 4])
+            values.append(_U32.unpack_from(body, i + 4)[0])
+        else:
+            values.append(_U32.unpack_from(body, i)[0])
+    reply.tsc_flag = fl
+    reply.ts_values = tuple(values)
+    reply.ts_addrs = tuple(addrs) if step == 8 else None
+
+
+def _transport_quote(q: Quote, buf: bytes, off: int, end: int) -> None:
+    """Read the first 8 bytes of the quoted transport header (all RFC 792
+    guarantees), as scamper does."""
+    if off + 8 > end:
+        return
+    q.has_transport = True
+    if q.proto == IPPROTO_UDP:
+        q.sport, q.dport, q.udp_len, q.udp_sum = _UDP.unpack_from(buf, off)
+    elif q.proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        q.icmp_type, q.icmp_code, q.icmp_sum, q.icmp_id, q.icmp_seq = _ICMP.unpack_from(buf, off)
+    elif q.proto == IPPROTO_TCP:
+        q.sport, q.dport, q.tcp_seq = struct.unpack_from(">HHI", buf, off)
+        if off + 14 <= end:
+            q.tcp_flags = buf[off + 13]
+
+
+def _extensions(buf: bytes, icmp_off: int, end: int) -> bytes | None:
+    """The RFC 4884 extension block: scamper looks 128 bytes past the end of
+    the ICMP header and accepts a version-2 header whose checksum is zero or
+    valid (some routers put the version in the low nibble)."""
+    start = icmp_off + 8 + 128
+    if end - (icmp_off + 8) <= 128 + 4:
+        return None
+    ext = buf[start:end]
+    if ((ext[0] & 0xF0) == 0x20 or ext[0] == 0x02) and \
+            ((ext[2] == 0 and ext[3] == 0) or checksum(ext) == 0):
+        return bytes(ext)
+    return None
+
+
+def parse_ipv4(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply:
+    """Parse an IPv4 packet as received on a raw socket (IP header included)."""
+    n = len(buf)
+    if n < 20:
+        raise MalformedPacket("short IPv4 header")
+    vhl = buf[0]
+    if vhl >> 4 != 4:
+        raise MalformedPacket("not IPv4")
+    ihl = (vhl & 0x0F) * 4
+    if ihl < 20 or ihl > n:
+        raise MalformedPacket("bad IPv4 header length")
+    _, tos, total, ipid, _frag, ttl, proto, _, src, dst = _IP4.unpack_from(buf, 0)
+    r = Reply(False, src, dst, proto, ttl, tos, total, ipid, rx_ns, ifindex)
+    if ihl > 20:
+        _ipopts(buf, 20, ihl, r)
+    off = ihl
+    if proto == IPPROTO_ICMP:
+        if n < off + 8:
+            raise MalformedPacket("short ICMP header")
+        typ, code, _, ident, seq = _ICMP.unpack_from(buf, off)
+        r.icmp_type = typ
+        r.icmp_code = code
+        if typ in (Icmp4.ECHOREPLY, Icmp4.TSTAMPREPLY):
+            r.icmp_id = ident
+            r.icmp_seq = seq
+            if typ == Icmp4.TSTAMPREPLY:
+                if n < off + 20:
+                    raise MalformedPacket("short ICMP timestamp reply")
+                r.icmp_ts = _3U32.unpack_from(buf, off + 8)
+            return r
+        if typ not in _V4_ERRORS:
+            return r
+        if typ == Icmp4.UNREACH and code == 4:
+            r.icmp_nhmtu = seq
+        elif typ == Icmp4.PARAMPROB:
+            r.icmp_pptr = buf[off + 4]
+        qoff = off + 8
+        if n < qoff + 20:
+            raise MalformedPacket("ICMP error quotes no IPv4 header")
+        qvhl = buf[qoff]
+        qihl = (qvhl & 0x0F) * 4
+        if qvhl >> 4 != 4 or qihl < 20 or qoff + qihl > n:
+            raise MalformedPacket("bad quoted IPv4 header")
+        _, qtos, qlen, qid, qfrag, qttl, qproto, _, qsrc, qdst = _IP4.unpack_from(buf, qoff)
+        q = Quote(qproto, qsrc, qdst, qttl, qtos, qid, qlen, qfrag & 0x1FFF)
+        if q.offset == 0:
+            _transport_quote(q, buf, qoff + qihl, n)
+        r.quote = q
+        r.exts = _extensions(buf, off, n)
+    elif proto == IPPROTO_TCP:
+        if n < off + 20:
+            raise MalformedPacket("short TCP header")
+        sport, dport, seq, ack, doff, flags, _, _, _ = _TCP.unpack_from(buf, off)
+        r.sport, r.dport, r.tcp_seq, r.tcp_ack, r.tcp_flags = sport, dport, seq, ack, flags
+        r.tcp_mss = _tcp_mss(buf, off + 20, min(n, off + (doff >> 4) * 4))
+    elif proto == IPPROTO_UDP:
+        if n < off + 8:
+            raise MalformedPacket("short UDP header")
+        r.sport, r.dport = struct.unpack_from(">HH", buf, off)
+    return r
+
+
+def _tcp_mss(buf: bytes, off: int, end: int) -> int:
+    while off < end:
+        kind = buf[off]
+        if kind == 0:
+            break
+        if kind == 1:
+            off += 1
+            continue
+        if off + 1 >= end:
+            break
+        ol = buf[off + 1]
+        if ol < 2:
+            break
+        if kind == 2 and ol == 4 and off + 4 <= end:
+            return int(_U16.unpack_from(buf, off + 2)[0])
+        off += ol
+    return 0
+
+
+def parse_ipv6_payload(proto: int, buf: bytes, src: bytes, dst: bytes, hlim: int,
+                       tclass: int, rx_ns: int = 0, ifindex: int = 0) -> Reply:
+    """Parse what an IPv6 raw socket delivers: the upper-layer payload, with
+    the header fields the kernel passed in ancillary data."""
+    n = len(buf)
+    r = Reply(True, src, dst, proto, hlim, tclass, n + 40, 0, rx_ns, ifindex)
+    if proto == IPPROTO_ICMPV6:
+        if n < 8:
+            raise MalformedPacket("short ICMPv6 header")
+        typ, code, _, ident, seq = _ICMP.unpack_from(buf, 0)
+        r.icmp_type = typ
+        r.icmp_code = code
+        if typ == Icmp6.ECHO_REPLY:
+            r.icmp_id = ident
+            r.icmp_seq = seq
+            return r
+        if typ not in _V6_ERRORS:
+            return r
+        if typ == Icmp6.PACKET_TOO_BIG:
+            r.icmp_nhmtu = min(_U32.unpack_from(buf, 4)[0], 0xFFFF)
+        elif typ == Icmp6.PARAM_PROB:
+            r.icmp_pptr = _U32.unpack_from(buf, 4)[0] & 0xFF
+        if n < 8 + 40:
+            raise MalformedPacket("ICMPv6 error quotes no IPv6 header")
+        first, plen, nxt, qhlim, qsrc, qdst = _IP6.unpack_from(buf, 8)
+        if first >> 28 != 6:
+            raise MalformedPacket("bad quoted IPv6 header")
+        q = Quote(nxt, qsrc, qdst, qhlim, (first >> 20) & 0xFF, 0, plen + 40,
+                  flow=first & 0xFFFFF)
+        off = 48
+        if nxt == IPPROTO_FRAGMENT and off + 8 <= n:
+            q.proto = buf[off]
+            fragoff = _U16.unpack_from(buf, off + 2)[0]
+            q.offset = fragoff >> 3
+            q.ipid = _U32.unpack_from(buf, off + 4)[0]
+            off += 8
+        if q.offset == 0:
+            _transport_quote(q, buf, off, n)
+        r.quote = q
+        r.exts = _extensions(buf, 0, n)
+    elif proto == IPPROTO_TCP:
+        if n < 20:
+            raise MalformedPacket("short TCP header")
+        sport, dport, seq, ack, doff, flags, _, _, _ = _TCP.unpack_from(buf, 0)
+        r.sport, r.dport, r.tcp_seq, r.tcp_ack, r.tcp_flags = sport, dport, seq, ack, flags
+        r.tcp_mss = _tcp_mss(buf, 20, min(n, (doff >> 4) * 4))
+    elif proto == IPPROTO_UDP:
+        if n < 8:
+            raise MalformedPacket("short UDP header")
+        r.sport, r.dport = struct.unpack_from(">HH", buf, 0)
+    return r
+
+
+def parse_icmp_extensions(ext: bytes) -> list[tuple[int, int, bytes]]:
+    """(class, c-type, data) objects of an extension block, walked the way
+    scamper_icmpext_parse() walks it.
+
+    scamper stops at the first object that does not reach the end of the
+    block (``off + dl < len``), so a block of several objects yields nothing;
+    we keep that behaviour so our records equal scamper's.
+    """
+    out = []
+    off = 4
+    n = len(ext)
+    while off + 4 < n:
+        dl = _U16.unpack_from(ext, off)[0]
+        if off + dl < n:
+            break
+        if dl < 8:
+            if dl == 0:
+                break
+            off += dl
+            continue
+        out.append((ext[off + 2], ext[off + 3], bytes(ext[off + 4:off + dl])))
+        off += dl
+    return out

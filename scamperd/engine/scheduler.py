@@ -1,0 +1,329 @@
+"""The shared probe scheduler: scamper's pacing, the task window, reply matching.
+
+Theory of operation
+-------------------
+This is scamper's main loop (scamper.c) without the I/O.  The driver (the trio
+side) calls :meth:`Scheduler.next_wakeup` to learn when to wake, sleeps until
+then or until a reply or a new command arrives, and calls :meth:`Scheduler.run`.
+
+Pacing follows scamper exactly: ``gap = 1 s / pps``.  At each wakeup, if the
+last probe is more than ``gap_max`` (250 ms, plus ``gap`` when ``gap`` is
+larger) in the past, the clock is pulled forward to ``now - gap`` so a long
+idle period does not turn into a flood; then, while ``last + gap <= now``, one
+probe is sent and ``last += gap``.  So probes go out in a burst of every one
+that is due, with no await per packet, and the long-run rate is exactly
+``pps`` however coarse the wakeups are.
+
+A send slot goes to the first task in the ready queue that really wants to
+send; if none does, a new task is taken from the sources, provided the window
+(``-w``, 0 = unlimited) has room.  Starting a task uses the slot for its first
+probe, as in scamper.  A task whose match keys collide with a running task's
+(same protocol, identifier and target) is held until that task finishes, as
+scamper holds a task that conflicts with one in progress.
+
+Replies are matched in two stages: :func:`reply_keys` derives cheap keys from
+the reply (or from the probe it quotes), one dict lookup finds the task, and
+the task checks the details itself.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Protocol
+
+from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
+from .task import FINISHED, Finished, MatchKey, Probe, SendProbe, Task, Wait
+
+NS = 1_000_000_000
+GAP_MAX_NS = 250_000_000  # scamper's gap_max: 250 ms
+
+
+class TaskSource(Protocol):
+    """Where new tasks come from (the per-client sources)."""
+
+    def ready(self) -> bool:
+        ...
+
+    def take(self) -> Task | None:
+        ...
+
+
+def reply_keys(r: Reply) -> Iterator[MatchKey]:
+    """Match keys for a reply: ``(proto, ident, target)`` as the probe was keyed.
+
+    ICMP probes are keyed by ICMP id, UDP and TCP probes by our source port;
+    the target is the probe's destination.  A direct reply comes from the
+    target; an ICMP error quotes the probe, whose destination is the target.
+    """
+    q = r.quote
+    if q is not None:
+        if q.has_transport:
+            if q.proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+                yield (q.proto, q.icmp_id, q.dst)
+            elif q.proto in (IPPROTO_UDP, IPPROTO_TCP):
+                yield (q.proto, q.sport, q.dst)
+        # Probes keyed by destination only (e.g. fragments) still match.
+        yield (q.proto, None, q.dst)
+        return
+    proto = r.proto
+    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        yield (proto, r.icmp_id, r.src)
+    elif proto in (IPPROTO_TCP, IPPROTO_UDP):
+        yield (proto, r.dport, r.src)
+    yield (proto, None, r.src)
+
+
+@dataclass(eq=False)
+class _Slot:
+    task: Task
+    keys: tuple[MatchKey, ...]
+    gen: int = 0
+    in_ready: bool = False
+    done: bool = False
+
+
+@dataclass
+class Stats:
+    probes_sent: int = 0
+    send_errors: int = 0
+    replies: int = 0
+    replies_unmatched: int = 0
+    tasks_started: int = 0
+    tasks_finished: int = 0
+    tasks_held: int = 0
+
+
+@dataclass(eq=False)
+class Scheduler:
+    """The engine's brain.  ``send(probe) -> tx_ns`` does the I/O (raising
+    OSError on failure); ``on_finished(task)`` hands a finished task back."""
+
+    send: Callable[[Probe], int]
+    on_finished: Callable[[Task], None]
+    pps: int = 20
+    window: int = 0
+    sources: list[TaskSource] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+
+    def __post_init__(self) -> None:
+        self._slots: dict[Task, _Slot] = {}
+        self._ready: deque[_Slot] = deque()
+        self._waiting: list[tuple[int, int, int, _Slot]] = []
+        self._seq = 0
+        self._keys: dict[MatchKey, _Slot] = {}
+        self._held: deque[Task] = deque()
+        self._last: int | None = None
+        self.set_rate(self.pps, self.window)
+
+    # -- configuration ----------------------------------------------------
+
+    def set_rate(self, pps: int, window: int | None = None) -> None:
+        self.pps = pps
+        if window is not None:
+            self.window = window
+        self.gap = NS // pps if pps else 0
+        self.gap_max = GAP_MAX_NS + (self.gap if self.gap > GAP_MAX_NS else 0)
+
+    @property
+    def active(self) -> int:
+        """Tasks in the window (started, not finished)."""
+        return len(self._slots)
+
+    def window_open(self) -> bool:
+        return self.window == 0 or len(self._slots) < self.window
+
+    # -- scheduling ---------------------------------------------------------
+
+    def _sources_ready(self) -> bool:
+        return bool(self._held) or any(s.ready() for s in self.sources)
+
+    def _has_work(self) -> bool:
+        return bool(self._ready) or (self.window_open() and self._sources_ready())
+
+    def next_wakeup(self, now: int) -> int | None:
+        """When :meth:`run` next has something to do (ns), or None."""
+        t: int | None = None
+        if self._has_work():
+            last = self._last if self._last is not None else now - self.gap
+            t = last + self.gap
+        w = self._waiting
+        while w and w[0][3].gen != w[0][1]:
+            heapq.heappop(w)
+        if w and (t is None or w[0][0] < t):
+            t = w[0][0]
+        return t
+
+    def run(self, now: int) -> None:
+        """Expire waits, then send every probe that is due."""
+        w = self._waiting
+        while w and w[0][0] <= now:
+            _, gen, _, slot = heapq.heappop(w)
+            if slot.gen == gen and not slot.done:
+                self._evaluate(slot, now)
+        if not self._has_work():
+            return
+        if self._last is None or now - self._last > self.gap_max:
+            self._last = now - self.gap
+        while True:
+            nxt = self._last + self.gap
+            if nxt > now:
+                break
+            if not self._send_one(now):
+                break
+            self._last = nxt
+
+    def _send_one(self, now: int) -> bool:
+        """Use one send slot; False when nothing can send now."""
+        ready = self._ready
+        while ready:
+            slot = ready.popleft()
+            slot.in_ready = False
+            if slot.done:
+                continue
+            action = slot.task.next_action(now)
+            if isinstance(action, SendProbe):
+                self._transmit(slot, action.probe, now)
+                return True
+            self._place(slot, action, now)
+        while self.window_open():
+            task = self._take()
+            if task is None:
+                return False
+            slot = self._start(task)
+            if slot is None:
+                continue
+            action = task.next_action(now)
+            if isinstance(action, SendProbe):
+                self._transmit(slot, action.probe, now)
+                return True
+            self._place(slot, action, now)
+        return False
+
+    def _take(self) -> Task | None:
+        for _ in range(len(self._held)):
+            task = self._held.popleft()
+            if not self._conflicts(task):
+                return task
+            self._held.append(task)
+        for src in self.sources:
+            if src.ready():
+                task = src.take()
+                if task is not None:
+                    return task
+        return None
+
+    def _conflicts(self, task: Task) -> bool:
+        return any(k in self._keys for k in task.match_keys())
+
+    def _start(self, task: Task) -> _Slot | None:
+        keys = tuple(task.match_keys())
+        if any(k in self._keys for k in keys):
+            self.stats.tasks_held += 1
+            self._held.append(task)
+            return None
+        slot = _Slot(task, keys)
+        self._slots[task] = slot
+        for k in keys:
+            self._keys[k] = slot
+        self.stats.tasks_started += 1
+        return slot
+
+    def _transmit(self, slot: _Slot, probe: Probe, now: int) -> None:
+        err: OSError | None = None
+        try:
+            tx = self.send(probe)
+            self.stats.probes_sent += 1
+        except OSError as e:
+            tx = now
+            err = e
+            self.stats.send_errors += 1
+        slot.task.probe_sent(probe, tx, err)
+        self._evaluate(slot, tx)
+
+    def _evaluate(self, slot: _Slot, now: int) -> None:
+        self._place(slot, slot.task.next_action(now), now)
+
+    def _place(self, slot: _Slot, action: SendProbe | Wait | Finished, now: int) -> None:
+        slot.gen += 1
+        if isinstance(action, SendProbe):
+            if not slot.in_ready:
+                slot.in_ready = True
+                self._ready.append(slot)
+        elif isinstance(action, Wait):
+            self._seq += 1
+            heapq.heappush(self._waiting, (action.until, slot.gen, self._seq, slot))
+        else:
+            self._finish(slot)
+
+    def _finish(self, slot: _Slot) -> None:
+        if slot.done:
+            return
+        slot.done = True
+        del self._slots[slot.task]
+        for k in slot.keys:
+            if self._keys.get(k) is slot:
+                del self._keys[k]
+        self.stats.tasks_finished += 1
+        self.on_finished(slot.task)
+
+    # -- input from outside ------------------------------------------------
+
+    def add(self, task: Task, now: int) -> None:
+        """Start a task directly (outside the sources), window permitting or not."""
+        slot = self._start(task)
+        if slot is not None:
+            self._evaluate(slot, now)
+
+    def reply(self, r: Reply, now: int) -> bool:
+        """Hand a reply to the task it matches; False if none does."""
+        self.stats.replies += 1
+        keys = self._keys
+        for k in reply_keys(r):
+            slot = keys.get(k)
+            if slot is not None:
+                slot.task.receive_reply(r, now)
+                if not slot.in_ready:
+                    self._evaluate(slot, now)
+                return True
+        self.stats.replies_unmatched += 1
+        return False
+
+    def halt(self, task: Task, now: int) -> bool:
+        """Halt a running or held task; it finishes at once with its partial result."""
+        slot = self._slots.get(task)
+        if slot is not None:
+            task.halt()
+            self._evaluate(slot, now)
+            if not slot.done:
+                self._finish(slot)
+            return True
+        if task in self._held:
+            self._held.remove(task)
+            task.halt()
+            self.stats.tasks_finished += 1
+            self.on_finished(task)
+            return True
+        return False
+
+    def abandon(self, tasks: set[Task]) -> None:
+        """Drop tasks without results (their client went away)."""
+        for task in list(tasks):
+            slot = self._slots.pop(task, None)
+            if slot is not None:
+                slot.done = True
+                for k in slot.keys:
+                    if self._keys.get(k) is slot:
+                        del self._keys[k]
+        if self._held:
+            self._held = deque(t for t in self._held if t not in tasks)
+
+    def halt_all(self, now: int) -> None:
+        for task in list(self._slots):
+            self.halt(task, now)
+        for task in list(self._held):
+            self.halt(task, now)
+
+
+__all__ = ["FINISHED", "Scheduler", "Stats", "TaskSource", "reply_keys"]

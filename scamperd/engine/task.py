@@ -1,0 +1,92 @@
+"""The contract between the engine and a measurement method.
+
+A method is a pure state machine with time passed in: it never reads a clock,
+opens a socket or awaits.  The engine asks :meth:`Task.next_action` what the
+task wants now, sends the probe it returns (reporting the send time through
+:meth:`Task.probe_sent`), feeds it matched replies through
+:meth:`Task.receive_reply`, and collects :meth:`Task.result` when it is
+finished.  Because nothing inside a task depends on wall time or I/O, a task
+can be replayed from recorded replies and tested without trio.
+
+Times are integers of nanoseconds since the epoch (``time.time_ns()`` at
+``sendto``, ``SO_TIMESTAMPNS`` on receive), so RTTs keep microsecond
+precision exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Hashable, Iterable, Protocol
+
+from .packets import Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One packet for the engine to send.
+
+    ``packet`` is the whole IP packet (header included); ``dst`` the raw
+    destination address bytes (4 or 16) used for ``sendto``; ``ident`` is the
+    task's own handle for the probe (attempt number, flow id ...), returned to
+    it in :meth:`Task.probe_sent`.
+    """
+
+    dst: bytes
+    packet: bytes
+    ident: Any = None
+
+    @property
+    def v6(self) -> bool:
+        return len(self.dst) == 16
+
+
+@dataclass(frozen=True, slots=True)
+class SendProbe:
+    probe: Probe
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing to send until ``until`` (ns), unless a reply arrives first."""
+
+    until: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    pass
+
+
+FINISHED = Finished()
+
+Action = SendProbe | Wait | Finished
+
+# A cheap matching key: (IP protocol of the probe, its identifier (ICMP id or
+# our source port), target address bytes).  Replies yield the same key from
+# their headers or from the probe quoted in an ICMP error.
+MatchKey = Hashable
+
+
+class Task(Protocol):
+    def match_keys(self) -> Iterable[MatchKey]:
+        """Keys under which replies to this task's probes arrive."""
+        ...
+
+    def next_action(self, now: int) -> Action:
+        ...
+
+    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+        """The engine sent ``probe`` at ``tx`` ns, or failed with ``error``."""
+        ...
+
+    def receive_reply(self, reply: Reply, now: int) -> None:
+        """A reply matched by key; the task does the exact check itself."""
+        ...
+
+    def halt(self) -> None:
+        """Stop now; the result must say so (stop reason HALTED)."""
+        ...
+
+    def result(self) -> Any:
+        """The finished warts record."""
+        ...

@@ -1,0 +1,151 @@
+"""The scheduler without I/O: scamper's pacing, the window, matching, holds."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from typing import Any, Iterable
+
+import pytest
+
+from scamperd.engine.packets import IPPROTO_ICMP, Quote, Reply
+from scamperd.engine.scheduler import NS, Scheduler
+from scamperd.engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
+
+DST = bytes((10, 200, 6, 2))
+
+
+class FakeTask:
+    """Sends ``count`` probes, ``gap`` ns apart, then waits ``timeout`` ns."""
+
+    def __init__(self, ident: int, count: int = 1000000, gap: int = 0,
+                 timeout: int = NS, dst: bytes = DST) -> None:
+        self.ident = ident
+        self.count = count
+        self.gap = gap
+        self.timeout = timeout
+        self.dst = dst
+        self.sent: list[int] = []
+        self.replies: list[Reply] = []
+        self.halted = False
+
+    def match_keys(self) -> Iterable[MatchKey]:
+        return [(IPPROTO_ICMP, self.ident, self.dst)]
+
+    def next_action(self, now: int) -> Action:
+        if self.halted:
+            return FINISHED
+        if len(self.sent) < self.count:
+            if self.sent and now < self.sent[-1] + self.gap:
+                return Wait(self.sent[-1] + self.gap)
+            return SendProbe(Probe(self.dst, b"", len(self.sent)))
+        if self.replies or now >= self.sent[-1] + self.timeout:
+            return FINISHED
+        return Wait(self.sent[-1] + self.timeout)
+
+    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+        self.sent.append(tx)
+
+    def receive_reply(self, reply: Reply, now: int) -> None:
+        self.replies.append(reply)
+
+    def halt(self) -> None:
+        self.halted = True
+
+    def result(self) -> Any:
+        return len(self.sent)
+
+
+class ListSource:
+    def __init__(self, tasks: Iterable[FakeTask]) -> None:
+        self.q = deque(tasks)
+
+    def ready(self) -> bool:
+        return bool(self.q)
+
+    def take(self) -> FakeTask | None:
+        return self.q.popleft() if self.q else None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000 * NS
+
+    def send(self, probe: Probe) -> int:
+        return self.now
+
+
+def _drive(s: Scheduler, clock: Clock, until: int, jitter: int) -> None:
+    rng = random.Random(1)
+    while clock.now < until:
+        t = s.next_wakeup(clock.now)
+        if t is None:
+            break
+        # A driver wakes late by up to ``jitter`` ns, as a real event loop does.
+        clock.now = max(clock.now, t) + rng.randrange(jitter + 1)
+        s.run(clock.now)
+
+
+@pytest.mark.parametrize("pps", [1, 100, 1000, 10000, 50000])
+@pytest.mark.parametrize("jitter", [0, 1_000_000, 20_000_000])
+def test_scheduler_holds_rate_with_late_wakeups(pps: int, jitter: int) -> None:
+    clock = Clock()
+    done: list[Any] = []
+    s = Scheduler(send=clock.send, on_finished=done.append, pps=pps)
+    s.sources.append(ListSource([FakeTask(i) for i in range(4)]))
+    start = clock.now
+    seconds = 2 if pps < 1000 else 1
+    _drive(s, clock, start + seconds * NS, jitter)
+    sent = s.stats.probes_sent
+    want = pps * (clock.now - start) / NS
+    assert abs(sent - want) <= max(2, want * 0.01), (sent, want)
+
+
+def test_scheduler_window_limits_active_tasks() -> None:
+    clock = Clock()
+    done: list[Any] = []
+    s = Scheduler(send=clock.send, on_finished=done.append, pps=1000, window=3)
+    s.sources.append(ListSource([FakeTask(i, count=2, timeout=NS // 10) for i in range(10)]))
+    peak = 0
+    for _ in range(100000):
+        t = s.next_wakeup(clock.now)
+        if t is None:
+            break
+        clock.now = max(clock.now, t)
+        s.run(clock.now)
+        peak = max(peak, s.active)
+    assert peak == 3
+    assert len(done) == 10
+
+
+def test_scheduler_matches_reply_by_quote_and_holds_conflicts() -> None:
+    clock = Clock()
+    done: list[Any] = []
+    s = Scheduler(send=clock.send, on_finished=done.append, pps=100)
+    a, b, c = FakeTask(7, count=1), FakeTask(7, count=1), FakeTask(8, count=1)
+    s.sources.append(ListSource([a, b, c]))
+    clock.now += NS
+    s.run(clock.now)
+    clock.now += NS // 100  # the next 100 pps slot
+    s.run(clock.now)
+    # b conflicts with a (same ICMP id and target): held, c starts instead.
+    assert len(a.sent) == 1 and not b.sent and len(c.sent) == 1
+    q = Quote(IPPROTO_ICMP, b"\0" * 4, DST, 1, 0, 0, 84, icmp_id=7, has_transport=True)
+    err = Reply(False, b"\x0a\xc8\x02\x02", b"\0" * 4, IPPROTO_ICMP, 63, 0, 56,
+                icmp_type=11, icmp_code=0, quote=q)
+    assert s.reply(err, clock.now)
+    assert a.replies == [err] and done == [a]
+    clock.now += NS
+    s.run(clock.now)
+    assert len(b.sent) == 1
+
+
+def test_scheduler_halt_finishes_task() -> None:
+    clock = Clock()
+    done: list[Any] = []
+    s = Scheduler(send=clock.send, on_finished=done.append, pps=10)
+    t = FakeTask(1, count=5, gap=NS)
+    s.add(t, clock.now)
+    s.run(clock.now + NS)
+    assert s.halt(t, clock.now)
+    assert done == [t] and s.active == 0
