@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
 from .task import FINISHED, Finished, MatchKey, Probe, SendProbe, Task, Wait
@@ -188,25 +189,25 @@ class Scheduler:
                 return True
             self._place(slot, action, now)
         while self.window_open():
-            task = self._take()
-            if task is None:
+            new = self._take()
+            if new is None:
                 return False
-            slot = self._start(task)
-            if slot is None:
+            started = self._start(new)
+            if started is None:
                 continue
-            action = task.next_action(now)
+            action = new.next_action(now)
             if isinstance(action, SendProbe):
-                self._transmit(slot, action.probe, now)
+                self._transmit(started, action.probe, now)
                 return True
-            self._place(slot, action, now)
+            self._place(started, action, now)
         return False
 
     def _take(self) -> Task | None:
         for _ in range(len(self._held)):
-            task = self._held.popleft()
-            if not self._conflicts(task):
-                return task
-            self._held.append(task)
+            held = self._held.popleft()
+            if not self._conflicts(held):
+                return held
+            self._held.append(held)
         for src in self.sources:
             if src.ready():
                 task = src.take()

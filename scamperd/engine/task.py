@@ -15,8 +15,9 @@ precision exactly.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterable, Protocol
+from typing import Any, Protocol
 
 from .packets import Reply
 
