@@ -1,0 +1,74 @@
+"""scamper's control protocol and command grammar, sans-IO.
+
+Server side: :class:`ControlConnection` (``receive_data``, ``next_event``,
+``send``).  Client side: :class:`ClientConnection`.  Commands:
+:func:`parse_command` returns a frozen command dataclass or raises
+:class:`CommandError`.  Replies whose wording depends on daemon state are
+built by :mod:`protocol.replies`.  This package imports nothing else of ours
+and does no I/O.
+"""
+
+from __future__ import annotations
+
+from . import replies
+from .client import ClientConnection
+from .commands import (
+    GRAMMARS,
+    MEASUREMENTS,
+    CommandContext,
+    MeasurementCommand,
+    command_word,
+    parse_command,
+    register,
+)
+from .commands.ping import PING_OPTIONS, PingCommand, PingFlag, PingMethod
+from .control import MAX_LINE, SENDABLE, TRANSITIONS, ControlConnection, State
+from .errors import CommandError, LocalProtocolError, RemoteProtocolError
+from .events import (
+    CLOSED,
+    NEED_DATA,
+    Attach,
+    ClientEvent,
+    Command,
+    Data,
+    Done,
+    Eof,
+    Err,
+    Exit,
+    Format,
+    Get,
+    GetKey,
+    Halt,
+    Help,
+    Info,
+    LssClear,
+    More,
+    Ok,
+    OkId,
+    ProtocolError,
+    RemoteAdd,
+    RemoteDelete,
+    RemoteList,
+    Sentinel,
+    ServerEvent,
+    ServerInput,
+    Set,
+    SetKey,
+    Shutdown,
+    ShutdownMode,
+    SourceList,
+)
+from .options import ArgType, OptionSpec, ParsedOptions, parse_options
+from .uu import uudecode, uuencode, uuencoded_length
+
+__all__ = [
+    "CLOSED", "GRAMMARS", "MAX_LINE", "MEASUREMENTS", "NEED_DATA", "PING_OPTIONS", "SENDABLE",
+    "TRANSITIONS", "ArgType", "Attach", "ClientConnection", "ClientEvent", "Command",
+    "CommandContext", "CommandError", "ControlConnection", "Data", "Done", "Eof", "Err", "Exit",
+    "Format", "Get", "GetKey", "Halt", "Help", "Info", "LocalProtocolError", "LssClear",
+    "MeasurementCommand", "More", "Ok", "OkId", "OptionSpec", "ParsedOptions", "PingCommand",
+    "PingFlag", "PingMethod", "ProtocolError", "RemoteAdd", "RemoteDelete", "RemoteList",
+    "RemoteProtocolError", "Sentinel", "ServerEvent", "ServerInput", "Set", "SetKey",
+    "Shutdown", "ShutdownMode", "SourceList", "State", "command_word", "parse_command",
+    "parse_options", "register", "replies", "uudecode", "uuencode", "uuencoded_length",
+]

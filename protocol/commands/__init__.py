@@ -1,0 +1,74 @@
+"""Measurement command grammars and the dispatcher in front of them.
+
+:func:`parse_command` recognises the command word as scamper's
+``command_func_get`` does (the word, case-insensitive, then whitespace) and
+hands the rest of the line to the grammar registered for that word.  scamper's
+words are all known here; one whose grammar is not registered yet is
+reported as ``<word> disabled``, which is what scamper says for a measurement
+switched off in its configuration.  Registering a grammar is one entry in
+:data:`GRAMMARS` (or a call to :func:`register`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..cstrings import WHITESPACE
+from ..errors import CommandError
+from .base import CommandContext
+from .ping import PingCommand, parse_ping
+
+# scamper 20260420's measurement words in its lookup order (scamper_sources.c);
+# "trace" is tried before "tracelb" but needs whitespace after it, so the
+# order never matters for a well-formed line.
+MEASUREMENTS = ("trace", "ping", "tracelb", "dealias", "neighbourdisc", "tbit", "sting",
+                "sniff", "host", "http", "udpprobe", "owamp")
+
+# The union of command dataclasses grows as grammars are added.
+MeasurementCommand = PingCommand
+Grammar = Callable[[str, CommandContext], MeasurementCommand]
+
+GRAMMARS: dict[str, Grammar] = {
+    "ping": parse_ping,
+}
+
+
+def register(word: str, grammar: Grammar) -> None:
+    """Plug in the grammar for one of scamper's measurement words."""
+    if word not in MEASUREMENTS:
+        raise ValueError(f"{word!r} is not a scamper measurement")
+    GRAMMARS[word] = grammar
+
+
+def command_word(line: str) -> str | None:
+    """The measurement word ``line`` starts with, as scamper matches it."""
+    for word in MEASUREMENTS:
+        n = len(word)
+        if line[:n].lower() == word and line[n:n + 1] != "" and line[n] in WHITESPACE:
+            return word
+    return None
+
+
+def parse_command(line: str, context: CommandContext | None = None) -> MeasurementCommand:
+    """Parse a measurement command line; raise CommandError with scamper's reason."""
+    word = command_word(line)
+    if word is None:
+        raise CommandError("could not determine command type")
+    grammar = GRAMMARS.get(word)
+    if grammar is None:
+        raise CommandError(f"{word} disabled")
+    return grammar(line[len(word):], context if context is not None else CommandContext())
+
+
+__all__ = [
+    "GRAMMARS",
+    "MEASUREMENTS",
+    "CommandContext",
+    "CommandError",
+    "Grammar",
+    "MeasurementCommand",
+    "PingCommand",
+    "command_word",
+    "parse_command",
+    "register",
+]
