@@ -27,6 +27,7 @@ class Address:
 
     atype: int
     raw: bytes
+    _str: str | None
 
     def __init__(self, atype: int, raw: bytes) -> None:
         size = ADDR_SIZES.get(atype)

@@ -228,13 +228,13 @@ def open_read(path: str) -> IO[bytes]:
     else:
         for suffix, opener in _SUFFIXES.items():
             if path.endswith(suffix):
-                return opener(path, "rb")  # type: ignore[no-any-return,operator]
+                return opener(path, "rb")  # type: ignore[no-any-return,operator,return-value]
         raw = open(path, "rb", buffering=1 << 16)
     peek = getattr(raw, "peek", None)
     head = peek(6)[:6] if peek is not None else b""
     for magic, opener in _MAGICS:
         if head.startswith(magic):
-            return opener(raw, "rb")  # type: ignore[no-any-return,operator]
+            return opener(raw, "rb")  # type: ignore[no-any-return,operator,return-value]
     return raw
 
 
@@ -244,7 +244,7 @@ def open_write(path: str) -> IO[bytes]:
         return sys.stdout.buffer
     for suffix, opener in _SUFFIXES.items():
         if path.endswith(suffix):
-            return opener(path, "wb")  # type: ignore[no-any-return,operator]
+            return opener(path, "wb")  # type: ignore[no-any-return,operator,return-value]
     return open(path, "wb")
 
 
