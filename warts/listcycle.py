@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from . import dump
 from .address import Address
 from .registry import (OBJ_ADDR, OBJ_CYCLE_DEF, OBJ_CYCLE_START, OBJ_CYCLE_STOP,
                        OBJ_LIST, RecordType, register)
@@ -208,10 +209,12 @@ def cycle_stop_json(rec: CycleStop) -> str:
     return _cycle_json(rec.cycle, "stop", rec.stop_time)
 
 
-register(RecordType(OBJ_LIST, ListInfo, _decode_list, _encode_list))
+register(RecordType(OBJ_LIST, ListInfo, _decode_list, _encode_list,
+                    to_dump=dump.list_dump))
 register(RecordType(OBJ_CYCLE_START, CycleStart, _decode_cycle_start, _encode_cycle,
-                    to_json=cycle_start_json))
-register(RecordType(OBJ_CYCLE_DEF, CycleDef, _decode_cycle_def, _encode_cycle))
+                    to_json=cycle_start_json, to_dump=dump.cycle_start_dump))
+register(RecordType(OBJ_CYCLE_DEF, CycleDef, _decode_cycle_def, _encode_cycle,
+                    to_dump=dump.cycle_def_dump))
 register(RecordType(OBJ_CYCLE_STOP, CycleStop, _decode_cycle_stop, _encode_cycle_stop,
-                    to_json=cycle_stop_json))
+                    to_json=cycle_stop_json, to_dump=dump.cycle_stop_dump))
 register(RecordType(OBJ_ADDR, OldAddress, _decode_addr, _encode_addr))
