@@ -1,0 +1,42 @@
+"""Wiring a ping into the engine: the method registry's factory.
+
+Kept apart from the state machine so that the task module stays free of
+sockets and of the engine: this is where the daemon's facts (the source
+address, interface names, which receive sockets to open) are looked up.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from protocol.commands.ping import PingCommand
+
+from .probes import probe_proto
+from .task import PingTask
+
+if TYPE_CHECKING:
+    from ...engine.io import Engine
+
+
+@lru_cache(maxsize=256)
+def ifname_of(ifindex: int) -> str | None:
+    """The interface name scamper records for a reply (scamper_ifname_int_get
+    uses if_indextoname); None when the index is unknown."""
+    try:
+        return socket.if_indextoname(ifindex)
+    except OSError:
+        return None
+
+
+def make_ping_task(command: PingCommand, source: Any, engine: Engine) -> PingTask:
+    """Build a PingTask for ``command``, queued by ``source``, run by ``engine``."""
+    dst = command.dst.packed
+    v6 = len(dst) == 16
+    engine.listen_for(v6, probe_proto(command, v6))
+    src = command.src.packed if command.src is not None else engine.io.src_for(dst)
+    return PingTask(command, src=src, list=getattr(source, "list_info", None),
+                    cycle=getattr(source, "cycle_info", None), rng=random.Random(),
+                    ifname=ifname_of)

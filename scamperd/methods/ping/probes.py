@@ -1,0 +1,222 @@
+"""Ping probe packets, built as scamper 20260420 builds them.
+
+``ping_state_payload`` and ``do_ping_probe`` in scamper_ping_do.c, with the
+header layouts of scamper_ip4.c, scamper_icmp4/6.c, scamper_udp4/6.c and
+scamper_tcp4/6.c.  Everything here is a pure function of the command, the
+probe number, the IP-ID drawn for it and (icmp-time only) the send time.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from protocol.commands.ping import PingCommand, PingFlag, PingMethod
+
+from ...engine.packets import (
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    Icmp4,
+    Icmp6,
+    TcpFlag,
+    build_icmp_echo,
+    build_icmp_tstamp,
+    build_ip,
+    build_tcp,
+    build_udp,
+    checksum,
+    ipopt_record_route,
+    ipopt_timestamp,
+    pseudo_sum,
+    tcp_mss_option,
+)
+
+M = PingMethod
+
+# TCP flags of each TCP method's probe (do_ping_probe).
+TCP_PROBE_FLAGS: dict[PingMethod, int] = {
+    M.TCP_ACK: TcpFlag.ACK,
+    M.TCP_ACK_SPORT: TcpFlag.ACK,
+    M.TCP_SYN: TcpFlag.SYN,
+    M.TCP_SYNACK: TcpFlag.SYN | TcpFlag.ACK,
+    M.TCP_RST: TcpFlag.RST,
+    M.TCP_SYN_SPORT: TcpFlag.SYN,
+}
+
+# Bytes of transport header ping_state_payload() takes off the probe size
+# before the payload.  TCP is 20 even with an MSS option: scamper's payload
+# is then 4 bytes longer than -s implies, and so is the probe (kept).
+TRANSPORT_HDR = {"icmp": 8, "tcp": 20, "udp": 8}
+ICMP_TIME_FIELDS = 12  # originate, receive, transmit timestamps
+
+# IPv4 option bytes by the option the command asks for (scamper_ip4_hlen);
+# prespecified timestamps take 8 per address plus 4.
+IPOPT_LEN = {PingFlag.V4RR: 40, PingFlag.TSONLY: 40, PingFlag.TSANDADDR: 36}
+
+
+def probe_proto(cmd: PingCommand, v6: bool) -> int:
+    """The IP protocol of the probes (and of the match keys)."""
+    if cmd.is_icmp:
+        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+    return IPPROTO_TCP if cmd.is_tcp else IPPROTO_UDP
+
+
+def ip_options(cmd: PingCommand, v6: bool) -> bytes:
+    """The IPv4 options of every probe (scamper_ip4_build), RR before TS as
+    scamper checks them."""
+    if v6:
+        return b""
+    if PingFlag.V4RR in cmd.flags:
+        return ipopt_record_route(9)
+    if PingFlag.TSONLY in cmd.flags:
+        return ipopt_timestamp(0, slots=9)
+    if PingFlag.TSANDADDR in cmd.flags:
+        return ipopt_timestamp(1)
+    if cmd.tsps:
+        return ipopt_timestamp(3, [a.packed for a in cmd.tsps])
+    return b""
+
+
+def payload_len(cmd: PingCommand, v6: bool) -> int:
+    """ping_state_payload(): the probe size less IP and transport headers.
+
+    For icmp-time the 12 timestamp bytes come off here and again as the start
+    of the payload, so scamper's probe is 12 bytes shorter than ``-s`` (72
+    bytes by default); we send what scamper sends.
+    """
+    hdr = 40 if v6 else 20 + len(ip_options(cmd, v6))
+    if cmd.is_icmp:
+        n = cmd.size - hdr - TRANSPORT_HDR["icmp"]
+        if cmd.method is M.ICMP_TIME:
+            n -= ICMP_TIME_FIELDS
+        return n
+    return cmd.size - hdr - TRANSPORT_HDR["tcp" if cmd.is_tcp else "udp"]
+
+
+def base_payload(cmd: PingCommand, v6: bool) -> bytearray:
+    """The payload every probe carries before per-probe fields are written.
+
+    Layout (ping_state_payload): icmp-time's 12 timestamp bytes, then two
+    scratch bytes for -C, then the -B payload once or the -p pattern repeated
+    to the end; zeros elsewhere.  (Spoofing, which embeds the source address
+    first, is not supported.)
+    """
+    n = payload_len(cmd, v6)
+    if n <= 0:
+        return bytearray()
+    buf = bytearray(n)
+    off = ICMP_TIME_FIELDS if cmd.method is M.ICMP_TIME else 0
+    if PingFlag.ICMPSUM in cmd.flags:
+        off += 2
+    data = cmd.data
+    if data:
+        if PingFlag.PAYLOAD in cmd.flags:
+            buf[off:off + len(data)] = data
+        elif off < n:
+            reps = (n - off) // len(data) + 1
+            buf[off:n] = (data * reps)[:n - off]
+    return buf
+
+
+def icmp_time_originate(now_ns: int) -> int:
+    """Milliseconds since midnight UTC (RFC 792), from gettimeofday() as
+    scamper computes it: (sec % 86400) * 1000 + usec / 1000."""
+    return (now_ns // 1_000_000) % 86_400_000
+
+
+class ProbeFields(NamedTuple):
+    """What varies between the probes of one ping."""
+
+    seq: int      # probe number, 0-based
+    ipid: int     # IPv4 IP-ID (0 for IPv6)
+    sport: int    # TCP/UDP source port, or ICMP id
+    dport: int    # TCP/UDP destination port, or ICMP sequence
+
+
+def build_probe(cmd: PingCommand, src: bytes, dst: bytes, base: bytes, f: ProbeFields,
+                now_ns: int) -> bytes:
+    """One whole IP packet for probe ``f.seq``."""
+    v6 = len(dst) == 16
+    payload = bytearray(base)
+    if cmd.is_icmp:
+        proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+        body = _icmp(cmd, src, dst, payload, f, now_ns, v6)
+    elif cmd.is_tcp:
+        proto = IPPROTO_TCP
+        opts = tcp_mss_option(cmd.tcpmss) if cmd.tcpmss else b""
+        body = build_tcp(src, dst, f.sport, f.dport, seq=cmd.tcpseq, ack=cmd.tcpack,
+                         flags=TCP_PROBE_FLAGS[cmd.method], win=65535, options=opts,
+                         payload=bytes(payload))
+    else:
+        proto = IPPROTO_UDP
+        body = build_udp(src, dst, f.sport, f.dport, bytes(payload))
+    return build_ip(src, dst, proto, body, ttl=cmd.ttl, tos=cmd.tos, ipid=f.ipid, df=True,
+                    options=ip_options(cmd, v6))
+
+
+def _icmp(cmd: PingCommand, src: bytes, dst: bytes, payload: bytearray, f: ProbeFields,
+          now_ns: int, v6: bool) -> bytes:
+    scratch = 0
+    if cmd.method is M.ICMP_TIME:
+        struct.pack_into(">I", payload, 0, icmp_time_originate(now_ns))
+        scratch = ICMP_TIME_FIELDS
+    csum = None
+    if PingFlag.ICMPSUM in cmd.flags:
+        # scamper writes the wanted checksum into the scratch bytes, sums the
+        # message with a zero checksum field, and stores that sum's
+        # complement in the scratch: the message's checksum then comes out
+        # as the wanted value.
+        struct.pack_into(">H", payload, scratch, cmd.icmpsum)
+        typ = Icmp6.ECHO_REQUEST if v6 else (Icmp4.TSTAMP if cmd.method is M.ICMP_TIME
+                                             else Icmp4.ECHO)
+        hdr = struct.pack(">BBHHH", typ, 0, 0, f.sport, f.dport)
+        init = pseudo_sum(src, dst, IPPROTO_ICMPV6, 8 + len(payload)) if v6 else 0
+        fix = checksum(hdr + payload, init) or 0xFFFF
+        struct.pack_into(">H", payload, scratch, fix)
+        csum = cmd.icmpsum
+    if cmd.method is M.ICMP_TIME:
+        body = build_icmp_tstamp(f.sport, f.dport, icmp_time_originate(now_ns),
+                                 bytes(payload[ICMP_TIME_FIELDS:]))
+        if csum is not None:
+            # the fixed scratch bytes already make the sum come out to -C
+            # (identical to what build_icmp_tstamp computed unless the wanted
+            # value is 0 / 0xffff, which are the same one's complement zero)
+            body = body[:2] + struct.pack(">H", csum) + body[4:]
+        return body
+    return build_icmp_echo(f.sport, f.dport, bytes(payload), v6=v6, src=src, dst=dst,
+                           csum=csum)
+
+
+def send_errmsg(cmd: PingCommand, dst_text: str, packet_len: int, f: ProbeFields,
+                err: OSError) -> str:
+    """The errmsg scamper records when sendto fails (scamper_err_render of the
+    error each *_probe function makes), ``"<what>: <strerror>"``.
+
+    | probe | scamper's message | len |
+    |---|---|---|
+    | ICMP v4 | icmp4_probe could not send to A (T ttl, S seq, L len) | IP packet |
+    | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
+    | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
+    | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | payload |
+    | TCP (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
+    """
+    v6 = ":" in dst_text
+    ttl = cmd.ttl
+    if cmd.is_icmp:
+        fam = "icmp6" if v6 else "icmp4"
+        n = packet_len - 40 if v6 else packet_len
+        what = f"{fam}_probe could not send to {dst_text} ({ttl} ttl, {f.dport} seq, {n} len)"
+    elif cmd.is_udp:
+        if v6:
+            n = packet_len - 48
+            what = f"udp6_probe could not send to {dst_text} ({ttl} hlim, {f.dport} dport, {n} len)"
+        else:
+            what = (f"udp4_probe could not send to {dst_text} ({ttl} ttl, {f.dport} dport, "
+                    f"{packet_len} len)")
+    else:
+        what = f"dl_linux_tx {packet_len + 14} bytes failed"
+    if err.errno:
+        return f"{what}: {err.strerror}"
+    return what

@@ -1,0 +1,438 @@
+"""The ping method: scamper's do_ping_* as a pure state machine.
+
+Theory of operation
+-------------------
+Probe i (0..attempts-1) is sent as soon as the previous one's wait has
+passed: ``next_action`` returns the probe, the engine reports its send time
+through ``probe_sent``, and the task then waits ``-i`` (``-W`` after the last
+probe).  When the wait after the last probe expires the ping is COMPLETED;
+it stops early, also COMPLETED, once ``-o`` probes have at least one reply,
+and with ERROR when a probe cannot be sent.  Times are integer ns.
+
+Replies are matched to a probe number as scamper does (see
+:func:`PingTask._match`): echo and timestamp replies by ICMP id and
+sequence, ICMP errors by the quoted probe, and direct TCP/UDP replies by
+port, or for fixed-port methods over IPv4 by the IP-ID looking back at most
+five probes (the target may echo our IP-ID), else the latest probe.
+
+scamper reads replies either from its ICMP socket or from a datalink socket
+(always for TCP methods, and with ``-O dl``); the two paths record different
+fields (see :data:`REPLY_PATHS`).  We read raw sockets only, and record a
+reply as the path scamper would have taken would record it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from protocol.commands.ping import PingCommand, PingFlag, PingMethod
+from warts.address import ADDR_IPV4, ADDR_IPV6, Address
+from warts.listcycle import CycleInfo, ListInfo
+from warts.types.ping import (
+    Ping,
+    PingProbe,
+    PingReply,
+    PingReplyFlag,
+    PingReplyTSReply,
+    PingReplyV4TS,
+    PingStop,
+)
+from warts.wire import Timeval
+
+from ...engine.packets import (
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    Icmp4,
+    Icmp6,
+    Reply,
+)
+from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
+from .probes import ProbeFields, base_payload, build_probe, probe_proto, send_errmsg
+
+M = PingMethod
+RF = PingReplyFlag
+
+# What each of scamper's receive paths records in a reply (do_ping_handle_icmp
+# and do_ping_handle_dl):
+#
+# | field | ICMP socket | datalink |
+# |---|---|---|
+# | flags | probe's + REPLY_TTL, REPLY_TOS | probe's + REPLY_TTL, REPLY_TOS, DLRX |
+# | (IPv4 only) | + REPLY_IPID | + REPLY_IPID |
+# | proto | ICMP / ICMPv6 | the reply's |
+# | tsreply | icmp-time replies | never |
+# | RR, timestamps | IPv4 options of the reply | never |
+# | replies before the probe's tx | kept | dropped |
+REPLY_PATHS = ("icmp", "dl")
+
+# Quoted ICMP type of our probe, by method and family.
+QUOTED_ICMP_TYPE = {
+    (M.ICMP_ECHO, False): Icmp4.ECHO,
+    (M.ICMP_ECHO, True): Icmp6.ECHO_REQUEST,
+    (M.ICMP_TIME, False): Icmp4.TSTAMP,
+}
+# The reply type each ICMP method wants from the target.
+REPLY_ICMP_TYPE = {
+    (M.ICMP_ECHO, False): Icmp4.ECHOREPLY,
+    (M.ICMP_ECHO, True): Icmp6.ECHO_REPLY,
+    (M.ICMP_TIME, False): Icmp4.TSTAMPREPLY,
+}
+
+# Options that need scamper's datalink transmit path (or, for tbt, sending
+# packet-too-big messages), which scamperd does not have: such a ping stops
+# at once with ERROR rather than measure something other than was asked.
+UNSUPPORTED_FLAGS = {
+    PingFlag.SPOOF: "-O spoof",
+    PingFlag.DLTX: "-O dltx",
+    PingFlag.TBT: "-O tbt",
+}
+
+IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
+NS_PER_US = 1000
+
+
+def _timeval(ns: int) -> Timeval:
+    """A struct timeval, truncated to microseconds as gettimeofday() gives it."""
+    us = ns // NS_PER_US
+    return Timeval(us // 1_000_000, us % 1_000_000)
+
+
+@dataclass(slots=True)
+class _Sent:
+    """scamper_ping_probe_t: one sent probe and its replies."""
+
+    tx: int                   # ns
+    ipid: int
+    sport: int                # recorded sport (scamper records it only from probe 1 on)
+    flags: int
+    replies: builtins.list[PingReply] = field(default_factory=list)
+
+
+class PingTask:
+    """One ping measurement (see the module docstring)."""
+
+    def __init__(self, command: PingCommand, *, src: bytes, list: ListInfo | None = None,
+                 cycle: CycleInfo | None = None, rng: random.Random | None = None,
+                 ifname: Callable[[int], str | None] | None = None) -> None:
+        self.cmd = command
+        self.dst = command.dst.packed
+        self.src = src
+        self.v6 = len(self.dst) == 16
+        self.list = list
+        self.cycle = cycle
+        self.rng = rng if rng is not None else random.Random()
+        self._ifname = ifname
+        self.proto = probe_proto(command, self.v6)
+        self.method = command.method
+        self.base = bytes(base_payload(command, self.v6))
+        self.sport = command.sport
+        if self.sport == 0:
+            # -F 0: scamper takes an OS-chosen port (TCP/UDP) or its pid (ICMP);
+            # we draw one, keeping a run of varying ports below 65536.
+            if command.is_icmp:
+                self.sport = self.rng.randrange(1, 0x10000)
+            else:
+                self.sport = self.rng.randrange(0x8000, 0x10000 - command.attempts + 1)
+        # Per-probe source ports for the *-sport methods.  scamper binds one
+        # socket per probe and the OS picks ports after the first; we use
+        # consecutive ports (the command grammar keeps sport + c - 1 valid).
+        self.sports: tuple[int, ...] | None = None
+        if command.is_vary_sport:
+            self.sports = tuple(self.sport + i for i in range(command.attempts))
+        # datalink path: TCP methods always, others with -O dl; -O sockrx
+        # keeps ICMP replies on the socket path.
+        self.dl = command.is_tcp or PingFlag.DL in command.flags
+        self.sockrx = PingFlag.SOCKRX in command.flags
+
+        self.start: Timeval | None = None
+        self.probes: builtins.list[_Sent] = []
+        self.replies = 0                # probes with at least one reply
+        self.next_tx: int | None = None  # when the next probe is due
+        self.deadline: int | None = None  # end of the wait after the last probe
+        self.stop_reason = PingStop.NONE
+        self.stop_data = 0
+        self.errmsg: str | None = None
+
+    # -- the Task contract ------------------------------------------------
+
+    def match_keys(self) -> Iterator[MatchKey]:
+        """(proto, our ICMP id or source port, target): one per source port."""
+        if self.sports is not None:
+            for sp in self.sports:
+                yield (self.proto, sp, self.dst)
+        else:
+            yield (self.proto, self.sport, self.dst)
+
+    def next_action(self, now: int) -> Action:
+        if self.stop_reason != PingStop.NONE:
+            return FINISHED
+        if self.start is None:
+            self.start = _timeval(now)
+            unsupported = self._unsupported()
+            if unsupported is not None:
+                self.stop_reason = PingStop.ERROR
+                self.errmsg = f"{unsupported} is not supported by scamperd"
+                return FINISHED
+        seq = len(self.probes)
+        if seq < self.cmd.attempts:
+            if self.next_tx is None or now >= self.next_tx:
+                return SendProbe(self._probe(seq, now))
+            return Wait(self.next_tx)
+        assert self.deadline is not None
+        if now >= self.deadline:
+            self.stop_reason = PingStop.COMPLETED
+            return FINISHED
+        return Wait(self.deadline)
+
+    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+        f: ProbeFields = probe.ident
+        if error is not None:
+            self._stop_error(f, len(probe.packet), error)
+            return
+        if f.seq != len(self.probes) or self.stop_reason != PingStop.NONE:
+            return  # a stale probe object; nothing of ours was outstanding
+        flags = int(RF.PENDING)
+        if not self.v6:
+            flags |= RF.PROBE_IPID
+        # scamper records the probe's sport only for the varying-sport
+        # methods and only from the second probe on (``seq > 0``).
+        sport = self.sports[f.seq] if self.sports is not None and f.seq > 0 else 0
+        self.probes.append(_Sent(tx, f.ipid, sport, flags))
+        if len(self.probes) < self.cmd.attempts:
+            self.next_tx = tx + self.cmd.wait_probe_us * NS_PER_US
+        else:
+            self.deadline = tx + self.cmd.wait_timeout_us * NS_PER_US
+
+    def receive_reply(self, reply: Reply, now: int) -> None:
+        if self.stop_reason != PingStop.NONE or not self.probes:
+            return
+        got = self._match(reply)
+        if got is None:
+            return
+        seq, path = got
+        if seq >= len(self.probes):
+            return
+        probe = self.probes[seq]
+        rx = reply.rx_ns or now
+        # timevals: both ends truncated to microseconds before subtracting
+        rtt = rx // NS_PER_US - probe.tx // NS_PER_US
+        if path == "dl" and rtt < 0:
+            return  # datalink: a reply cannot precede its probe
+        probe.flags &= ~RF.PENDING
+        probe.replies.append(self._record(reply, probe, path, max(rtt, 0)))
+        if len(probe.replies) == 1:
+            self.replies += 1
+        if self.cmd.stop_count != 0 and self.replies >= self.cmd.stop_count:
+            self.stop_reason = PingStop.COMPLETED
+
+    def halt(self) -> None:
+        self.stop_reason = PingStop.HALTED
+
+    def result(self) -> Ping:
+        cmd = self.cmd
+        atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
+        probes = [PingProbe(i, _timeval(p.tx), p.ipid, p.sport, p.flags, tuple(p.replies))
+                  for i, p in enumerate(self.probes) if p.replies]
+        tsps = [Address(ADDR_IPV4, a.packed) for a in cmd.tsps] if cmd.tsps else None
+        return Ping.build(
+            dst=Address(atype, self.dst), start=self.start or Timeval(0, 0),
+            ping_sent=len(self.probes), probes=probes, list=self.list, cycle=self.cycle,
+            userid=cmd.userid, src=Address(atype, self.src),
+            rtr=Address(atype, cmd.rtr.packed) if cmd.rtr is not None else None,
+            stop_reason=self.stop_reason, stop_data=self.stop_data, errmsg=self.errmsg,
+            data=cmd.data, wait_probe=Timeval.from_us(cmd.wait_probe_us),
+            wait_timeout=Timeval.from_us(cmd.wait_timeout_us), attempts=cmd.attempts,
+            size=cmd.size, method=int(cmd.method), ttl=cmd.ttl, tos=cmd.tos,
+            sport=self.sport, dport=cmd.dport, icmpsum=cmd.icmpsum, tcpseq=cmd.tcpseq,
+            tcpack=cmd.tcpack, stop_count=cmd.stop_count, pmtu=cmd.pmtu, tsps=tsps,
+            flags=int(cmd.flags))
+
+    def _unsupported(self) -> str | None:
+        for flag, what in UNSUPPORTED_FLAGS.items():
+            if flag in self.cmd.flags:
+                return what
+        if self.cmd.rtr is not None:
+            return "-r"
+        if self.cmd.pmtu != 0:
+            return "-M"
+        if self.v6 and self.cmd.method is M.ICMP_TIME:
+            # there is no ICMPv6 timestamp; scamper's probe code asserts IPv4
+            return "-P icmp-time with an IPv6 destination"
+        return None
+
+    # -- probes ------------------------------------------------------------
+
+    def _probe(self, seq: int, now: int) -> Probe:
+        ipid = 0
+        if not self.v6:
+            # a random non-zero IP-ID; scamper tries three draws (and would
+            # send 0 after three zeros, which we reproduce)
+            for _ in range(3):
+                ipid = self.rng.getrandbits(16)
+                if ipid != 0:
+                    break
+        cmd = self.cmd
+        sport = self.sports[seq] if self.sports is not None else self.sport
+        dport = cmd.dport + seq if cmd.is_icmp or cmd.is_vary_dport else cmd.dport
+        f = ProbeFields(seq, ipid, sport, dport & 0xFFFF)
+        packet = build_probe(cmd, self.src, self.dst, self.base, f, now)
+        return Probe(self.dst, packet, f)
+
+    def _stop_error(self, f: ProbeFields, packet_len: int, err: OSError) -> None:
+        if self.stop_reason != PingStop.NONE:
+            return
+        self.stop_reason = PingStop.ERROR
+        self.stop_data = (err.errno or 0) & 0xFF
+        self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), packet_len, f, err)
+
+    # -- matching ----------------------------------------------------------
+
+    def _match_ipid(self, ipid: int) -> int:
+        """match_ipid(): the latest of the last five probes with this IP-ID,
+        else the latest probe."""
+        n = len(self.probes)
+        for seq in range(n - 1, max(n - IPID_LOOKBACK, 0) - 1, -1):
+            if self.probes[seq].ipid == ipid:
+                return seq
+        return n - 1
+
+    def _sport_index(self, sport: int) -> int | None:
+        assert self.sports is not None
+        n = len(self.probes)
+        for i in range(n):
+            if self.sports[i] == sport:
+                return i
+        return None
+
+    def _icmp_seq(self, seq: int) -> int:
+        """The probe number of an ICMP sequence number (it wraps at 2^16)."""
+        if seq < self.cmd.dport:
+            seq += 0x10000
+        return seq - self.cmd.dport
+
+    def _match(self, r: Reply) -> tuple[int, str] | None:
+        """(probe number, receive path) of a reply, or None if not ours."""
+        cmd = self.cmd
+        q = r.quote
+        if r.is_icmp:
+            path = "dl" if self.dl and not self.sockrx else "icmp"
+            if q is None:
+                want = REPLY_ICMP_TYPE.get((cmd.method, self.v6))
+                if want is None or r.icmp_type != want or r.icmp_id != self.sport:
+                    return None
+                if path == "dl" and r.dst and r.dst != self.src:
+                    return None
+                return self._icmp_seq(r.icmp_seq), path
+            if q.offset != 0 or not q.has_transport or q.dst != self.dst:
+                return None
+            seq = self._match_quote(r)
+            return None if seq is None else (seq, path)
+        if not self.dl or r.src != self.dst or (r.dst and r.dst != self.src):
+            # scamper sees direct TCP/UDP replies only on the datalink
+            return None
+        if r.proto == IPPROTO_TCP and cmd.is_tcp:
+            if r.sport != cmd.dport:
+                return None
+            if self.sports is not None:
+                i = self._sport_index(r.dport)
+                return None if i is None else (i, "dl")
+            if r.dport != self.sport:
+                return None
+            return (self._match_ipid(r.ipid) if not self.v6 else len(self.probes) - 1), "dl"
+        if r.proto == IPPROTO_UDP and cmd.is_udp:
+            if cmd.method is M.UDP:
+                if r.dport == self.sport and r.sport == cmd.dport:
+                    return len(self.probes) - 1, "dl"
+            elif cmd.method is M.UDP_DPORT:
+                if r.dport == self.sport and r.sport >= cmd.dport:
+                    return r.sport - cmd.dport, "dl"
+            elif r.sport == cmd.dport:
+                i = self._sport_index(r.dport)
+                return None if i is None else (i, "dl")
+        return None
+
+    def _match_quote(self, r: Reply) -> int | None:
+        """The probe an ICMP error quotes (do_ping_handle_icmp)."""
+        cmd = self.cmd
+        q = r.quote
+        assert q is not None
+        if cmd.is_icmp:
+            want = QUOTED_ICMP_TYPE.get((cmd.method, self.v6))
+            if q.proto not in (IPPROTO_ICMP, IPPROTO_ICMPV6) or q.icmp_type != want \
+                    or q.icmp_id != self.sport:
+                return None
+            return self._icmp_seq(q.icmp_seq)
+        if cmd.is_tcp:
+            if q.proto != IPPROTO_TCP or q.dport != cmd.dport:
+                return None
+            if self.sports is not None:
+                return self._sport_index(q.sport)
+            if q.sport != self.sport:
+                return None
+            return self._match_ipid(q.ipid) if not self.v6 else len(self.probes) - 1
+        if q.proto != IPPROTO_UDP:
+            return None
+        if cmd.method is M.UDP:
+            if q.sport != self.sport or q.dport != cmd.dport:
+                return None
+            return self._match_ipid(q.ipid) if not self.v6 else len(self.probes) - 1
+        if cmd.method is M.UDP_DPORT:
+            if q.sport != self.sport or not cmd.dport <= q.dport <= cmd.dport + len(self.probes):
+                return None
+            return q.dport - cmd.dport
+        if q.dport != cmd.dport:
+            return None
+        return self._sport_index(q.sport)
+
+    # -- recording ---------------------------------------------------------
+
+    def _record(self, r: Reply, probe: _Sent, path: str, rtt: int) -> PingReply:
+        """A reply's fields as scamper's receive path records them."""
+        flags = (probe.flags & ~RF.PENDING) | RF.REPLY_TTL
+        atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
+        ipid32 = None
+        tos = None
+        icmp_type = icmp_code = nhmtu = None
+        tcp_flags = None
+        tsreply = v4rr = v4ts = None
+        if r.is_icmp:
+            icmp_type, icmp_code = r.icmp_type, r.icmp_code
+            if r.is_ptb():
+                nhmtu = r.icmp_nhmtu
+        if path == "dl":
+            flags |= RF.DLRX | RF.REPLY_TOS
+            proto = r.proto
+            tos = r.tos
+            if r.proto == IPPROTO_TCP:
+                tcp_flags = r.tcp_flags
+            if not self.v6:
+                ipid32 = r.ipid
+                flags |= RF.REPLY_IPID
+        else:
+            proto = IPPROTO_ICMPV6 if self.v6 else IPPROTO_ICMP
+            if r.icmp_ts is not None and r.icmp_type == Icmp4.TSTAMPREPLY:
+                tsreply = PingReplyTSReply(*r.icmp_ts)
+            # the kernel always hands us the traffic class of an IPv6 reply,
+            # which is when scamper records it
+            tos = r.tos
+            flags |= RF.REPLY_TOS
+            if not self.v6:
+                ipid32 = r.ipid
+                flags |= RF.REPLY_IPID
+                if r.rr:
+                    v4rr = tuple(Address(ADDR_IPV4, a) for a in r.rr)
+                if r.tsc_flag != -1 and r.ts_values is not None:
+                    ips = (tuple(Address(ADDR_IPV4, a) for a in r.ts_addrs)
+                           if r.ts_addrs is not None else None)
+                    v4ts = PingReplyV4TS(tuple(r.ts_values), ips)
+        ifname = self._ifname(r.ifindex) if self._ifname is not None and r.ifindex > 0 else None
+        return PingReply(
+            flags=flags, ttl=r.ttl, size=r.size, icmp_type=icmp_type, icmp_code=icmp_code,
+            rtt=rtt, proto=proto, tcp_flags=tcp_flags, addr=Address(atype, r.src),
+            v4rr=v4rr, v4ts=v4ts, ipid32=ipid32, tsreply=tsreply, tos=tos, ifname=ifname,
+            icmp_nhmtu=nhmtu)
