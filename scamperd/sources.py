@@ -47,6 +47,12 @@ class Source:
     list_id: int = 0
     cycle_id: int = 1
     kind: str = "control"
+    # The warts list and cycle this source's records belong to, and the
+    # outfile name `source list` shows (hooks for the control session and
+    # the methods, which put list/cycle into their result records).
+    list_info: Any = None
+    cycle_info: Any = None
+    outfile: str | None = None
     queue: deque[Queued] = field(default_factory=deque)
     running: dict[Task, int] = field(default_factory=dict)
     next_id: int = 1

@@ -1,0 +1,52 @@
+"""``scamperd``: scamper's command line, then the daemon (or a one-shot run).
+
+``python -m scamperd`` and the ``scamperd`` console script both land in
+:func:`main`.  Errors go to stderr worded as scamper words them, with
+scamper's exit status (255, from ``return -1`` in its main).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import trio
+
+from .config import EXIT_FAILURE, SCAMPER_VERSION, ConfigError, parse_args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "scamperd"
+    try:
+        config = parse_args(args, prog)
+    except ConfigError as e:
+        sys.stderr.write(e.text)
+        return e.status
+    if config.version:
+        print(f"scamper version {SCAMPER_VERSION}")
+        return 0
+    if config.ctrl_remote is not None:
+        print("scamperd: -R (remote control) is not implemented yet", file=sys.stderr)
+        return EXIT_FAILURE
+    from . import cli
+    from .daemon import DaemonError, daemonise, serve
+
+    if config.daemon:
+        daemonise()
+    try:
+        if config.control:
+            trio.run(serve, config)
+        else:
+            return cli.run(config)
+    except DaemonError as e:
+        print(f"scamperd: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

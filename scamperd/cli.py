@@ -1,0 +1,163 @@
+"""One-shot runs: ``-i`` addresses, ``-I`` commands, or ``-f`` a file of them.
+
+As in scamper.c, the work becomes one source named ``default`` (or ``-l``),
+descr ``default``, list id ``-L`` (0), cycle id ``-C`` (0), of type
+``cmdline`` (or ``file``).  Its commands are parsed up front (a bad one stops
+the run before any probe is sent), the source is marked done at once, and
+the daemon (:func:`scamperd.daemon.serve`, with no listeners) exits when the
+source is finished.  Results go to ``-o`` (stdout by default) as warts (list,
+cycle-start, results, cycle-stop), JSON (cycle-start, results, cycle-stop)
+or text (results only), as ``-O`` or the outfile's suffix says.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import IO, Any, cast
+
+import trio
+
+import warts
+from protocol import CommandError, command_word, parse_command
+
+from . import methods
+from .config import EXIT_FAILURE, Config
+from .daemon import DaemonError, serve
+from .engine.io import Engine
+from .sources import Source
+
+
+class OneShotError(Exception):
+    pass
+
+
+def command_lines(config: Config) -> list[str]:
+    """The measurement commands of a one-shot run, in order."""
+    if config.inputs == "cmdlist":
+        return list(config.args)
+    if config.inputs == "ip":
+        return [f"{config.command} {a}" for a in config.args]
+    path = config.args[0]
+    try:
+        with open(path) as f:
+            lines = [ln.strip() for ln in f]
+    except OSError as e:
+        raise OneShotError(f"could not open {path}: {e.strerror}") from e
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if config.intype == "cmdfile":
+        return lines
+    return [f"{config.command} {a}" for a in lines]
+
+
+class Output:
+    """Writes records to the outfile in the chosen format."""
+
+    def __init__(self, stream: IO[bytes], outtype: str) -> None:
+        self.stream = stream
+        self.kind = "warts" if outtype.startswith("warts") else outtype
+        self.writer = warts.Writer(stream) if self.kind == "warts" else None
+
+    def write(self, rec: Any) -> None:
+        if self.writer is not None:
+            self.writer.write(rec)
+        else:
+            text = warts.to_json(rec) if self.kind == "json" else warts.to_text(rec)
+            if text is not None:
+                self.stream.write(text.encode())
+        self.stream.flush()
+
+
+async def _oneshot(config: Config, commands: list[Any], out: Output) -> None:
+    engine = Engine(pps=config.pps, window=config.window)
+    async with trio.open_nursery() as nursery:
+        serving = await nursery.start(partial(serve, config, engine=engine))
+        server = serving.server
+        name = config.listname if config.listname is not None else "default"
+        lst = warts.ListInfo(config.listid or 0, name, "default", config.monitorname)
+        cycle = warts.CycleInfo(lst, config.cycleid or 0, int(time.time()),
+                                hostname=server.hostname)
+
+        def make_task(cmd: Any, src: Source) -> Any:
+            factory = methods.lookup(cmd)
+            assert factory is not None  # checked before the run
+            task = factory(cmd, src, engine)
+            engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+            return task
+
+        def finish() -> None:
+            if src.idle and not src.closed:
+                src.closed = True
+                out.write(warts.CycleStop(cycle, int(time.time())))
+                server.sources.remove(src)
+            server.check_exit()
+
+        def on_result(tid: int, task: Any) -> None:
+            rec = task.result()
+            if rec is not None:
+                out.write(rec)
+            finish()
+
+        src = Source(name, make_task=make_task, on_result=on_result, descr="default",
+                     list_id=lst.id, cycle_id=cycle.id,
+                     kind="file" if config.inputs == "infile" else "cmdline",
+                     list_info=lst, cycle_info=cycle)
+        for cmd in commands:
+            src.submit(cmd)
+        src.done = True
+        out.write(lst)
+        out.write(warts.CycleStart(cycle))
+        server.sources.add(src)
+        engine.poke()
+        finish()
+        await server.stop.wait()
+
+
+def run(config: Config) -> int:
+    """A one-shot run; the process exit status."""
+    methods.load()
+    try:
+        lines = command_lines(config)
+        commands = []
+        for line in lines:
+            try:
+                cmd = parse_command(line)
+            except CommandError as e:
+                raise OneShotError(f"command not accepted: {e.reason}: {line}") from e
+            if methods.lookup(cmd) is None:
+                raise OneShotError(f"command not accepted: {command_word(line)} disabled: "
+                                   f"{line}")
+            commands.append(cmd)
+        try:
+            stream = warts.open_write(config.outfile)
+        except OSError as e:
+            raise OneShotError(f"could not open {config.outfile}: {e.strerror}") from e
+    except OneShotError as e:
+        print(f"scamperd: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        trio.run(_oneshot, config, commands, Output(stream, config.outtype))
+    except (DaemonError, BaseExceptionGroup) as e:
+        err = _daemon_error(e)
+        if err is None:
+            raise
+        print(f"scamperd: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        if stream is not sys.stdout.buffer:
+            stream.close()
+    return 0
+
+
+def _daemon_error(e: BaseException) -> DaemonError | None:
+    """The startup error inside what trio raised (nurseries wrap it in groups)."""
+    if isinstance(e, DaemonError):
+        return e
+    if isinstance(e, BaseExceptionGroup):
+        for sub in e.exceptions:
+            found = _daemon_error(sub)
+            if found is not None:
+                return found
+    return None

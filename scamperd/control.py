@@ -1,0 +1,567 @@
+"""Control-socket clients: bytes -> protocol events -> sources and replies.
+
+Theory of operation
+-------------------
+Each accepted connection gets a :class:`ClientSession` run by one trio task
+(:func:`handle_client`), which owns a small nursery of two loops:
+
+* the *reader* receives bytes, feeds the sans-IO
+  :class:`protocol.ControlConnection` and acts on each event at once
+  (interactive commands are answered in place; measurement commands are
+  parsed, queued in the client's :class:`~scamperd.sources.Source`, and
+  answered ``OK id-N``);
+* the *writer* drains the session's output buffer to the socket.
+
+Everything else that talks to the client happens synchronously inside the
+engine task through the source's callbacks: ``MORE`` when the scheduler
+takes the last queued command, and a ``DATA`` block when a task finishes.
+Because those run in the same trio thread, output is a plain bytearray plus
+a wake-up event; ordering is exactly the order of the calls.
+
+Backpressure (DESIGN "bound everything"): results are never dropped, so the
+buffer can only be bounded by not reading more commands.  When it holds more
+than :data:`HIGH_WATER` bytes the reader stops receiving (TCP then stops the
+client) until the writer brings it under :data:`LOW_WATER`.
+
+End of session, as scamper_control.c does it:
+
+* ``exit``: close at once, queued output dropped.
+* ``done`` then idle: the cycle-stop record; the connection enters FLUSH,
+  the writer drains and closes.
+* EOF or a fatal bad line: the source is abandoned (queued commands dropped,
+  running tasks forgotten by the scheduler, no more results); queued output
+  is written, then the socket is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+
+import trio
+
+import warts
+from protocol import (
+    CLOSED,
+    NEED_DATA,
+    Attach,
+    Command,
+    CommandContext,
+    CommandError,
+    ControlConnection,
+    Data,
+    Done,
+    Eof,
+    Err,
+    Exit,
+    Format,
+    Get,
+    GetKey,
+    Halt,
+    Help,
+    LssClear,
+    More,
+    OkId,
+    ProtocolError,
+    RemoteAdd,
+    RemoteDelete,
+    RemoteList,
+    ServerInput,
+    Set,
+    SetKey,
+    Shutdown,
+    ShutdownMode,
+    SourceList,
+    State,
+    command_word,
+    parse_command,
+    replies,
+)
+
+from . import methods
+from .config import SCAMPER_VERSION, Config
+from .engine.io import Engine
+from .engine.task import FINISHED, Action, MatchKey, Probe
+from .sources import Source, SourceSet
+
+# Output buffered for one client before we stop reading its commands.  A
+# warts ping result is ~100-300 bytes uuencoded; 1 MiB holds thousands of
+# results, so a client that keeps reading never notices.
+HIGH_WATER = 1 << 20
+LOW_WATER = HIGH_WATER // 2
+RECV_SIZE = 4096  # scamper's client_read buffer
+SEND_CHUNK = 65536
+
+
+def _log(msg: str) -> None:
+    print(f"scamperd: {msg}", file=sys.stderr)
+
+
+class Server:
+    """Daemon-wide state every control client sees: options, engine, sources."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.sources = SourceSet()
+        engine.sched.sources.append(self.sources)
+        self.command = config.command
+        self.monitorname = config.monitorname
+        self.nameserver = config.nameserver
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.context = CommandContext(pid=self.pid)
+        # Unix clients are named <path>:<n>, n counting attaches from 0.
+        self.unix_count = 0
+        self.sessions: set[ClientSession] = set()
+        # scamper exits when out of work unless it listens for commands.
+        self.exit_when_done = not config.control
+        self.stop = trio.Event()
+
+    # -- the exit rule of scamper's main loop --------------------------------
+
+    def busy(self) -> bool:
+        """Tasks running, or sources still in rotation."""
+        if self.engine.sched.active or self.sources.sources:
+            return True
+        return any(s.source is not None and not s.source.closed and s.source.running
+                   for s in self.sessions)
+
+    def check_exit(self) -> None:
+        if self.exit_when_done and not self.busy():
+            self.stop.set()
+
+    async def drain(self) -> None:
+        """Let every client's queued output (an ``OK``, the last results) go
+        out before the daemon stops; the caller bounds the wait."""
+        async with trio.open_nursery() as nursery:
+            for sess in list(self.sessions):
+                nursery.start_soon(sess.drain)
+
+    def shutdown(self, mode: ShutdownMode) -> None:
+        if mode is ShutdownMode.CANCEL:
+            self.exit_when_done = False
+            return
+        if mode in (ShutdownMode.FLUSH, ShutdownMode.NOW):
+            # scamper_sources_empty: drop every queued command and take the
+            # sources out of rotation; running tasks still report.
+            for src in list(self.sources.sources):
+                src.queue.clear()
+                self.sources.remove(src)
+        if mode is ShutdownMode.NOW:
+            # scamper_queue_empty: the active window goes without results.
+            for sess in list(self.sessions):
+                sess.abandon()
+        self.exit_when_done = True
+        self.check_exit()
+
+
+class _FailedTask:
+    """Stands in for a task whose factory raised: finishes at once, no result.
+
+    The factory runs inside the engine task, where an exception would stop
+    every client's measurements; a method bug must cost only its own task.
+    """
+
+    def match_keys(self) -> Iterable[MatchKey]:
+        return ()
+
+    def next_action(self, now: int) -> Action:
+        return FINISHED
+
+    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+        pass
+
+    def receive_reply(self, reply: Any, now: int) -> None:
+        pass
+
+    def halt(self) -> None:
+        pass
+
+    def result(self) -> Any:
+        return None
+
+
+class ClientSession:
+    """One control connection (see the module docstring)."""
+
+    def __init__(self, server: Server, stream: trio.abc.Stream, sockname: str | None) -> None:
+        self.server = server
+        self.stream = stream
+        # The default source name: "ip:port" of the peer, or None for a unix
+        # client (named at attach time, as scamper counts attaches).
+        self.sockname = sockname
+        self.conn = ControlConnection(data_ids=server.config.data_ids)
+        self.out = bytearray()
+        self._wake = trio.Event()
+        self._room = trio.Event()
+        self._drained = trio.Event()
+        self._sending = False
+        self.source: Source | None = None
+        self.writer: warts.Writer | None = None
+        self.closed = False
+
+    # -- output ----------------------------------------------------------------
+
+    def emit(self, event: Any) -> None:
+        """Queue one reply or DATA block for the writer."""
+        if self.conn.state is State.CLOSED:
+            return
+        self.out += self.conn.send(event)
+        self._wake.set()
+
+    def emit_record(self, rec: Any, task_id: int | None) -> None:
+        """One record as DATA: one warts object per block, or one JSON line."""
+        if self.conn.format is Format.JSON:
+            text = warts.to_json(rec)
+            if text is not None:  # list records have no JSON form
+                self.emit(Data(text.encode(), task_id))
+            return
+        assert self.writer is not None
+        objs = self.writer.encode(rec)
+        for i, obj in enumerate(objs):
+            # Only the record itself carries the task id, not a list or
+            # cycle definition the writer had to put before it.
+            self.emit(Data(obj, task_id if i == len(objs) - 1 else None))
+
+    async def writer_loop(self) -> None:
+        """Write queued output; return once FLUSH has nothing left to write,
+        or at once after ``exit`` (scamper drops queued output then)."""
+        while not self.closed:
+            if self.out:
+                chunk = bytes(self.out[:SEND_CHUNK])
+                del self.out[:len(chunk)]
+                if len(self.out) <= LOW_WATER:
+                    self._room.set()
+                self._sending = True
+                try:
+                    await self.stream.send_all(chunk)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    # The client went away: like EOF, its source is abandoned.
+                    self.closed = True
+                    self.abandon()
+                    return
+                finally:
+                    self._sending = False
+                    if not self.out:
+                        self._drained.set()
+                continue
+            if self.conn.state in (State.FLUSH, State.CLOSED) and self.flushable():
+                return
+            self._wake = trio.Event()
+            await self._wake.wait()
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been written."""
+        while (self.out or self._sending) and not self.closed:
+            self._drained = trio.Event()
+            await self._drained.wait()
+
+    def flushable(self) -> bool:
+        """Nothing more will be written: no source, or it is finished or gone."""
+        src = self.source
+        return src is None or src.closed
+
+    # -- input -------------------------------------------------------------------
+
+    async def reader_loop(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                          ) -> None:
+        """Receive until EOF.  In FLUSH input is read and discarded, as
+        scamper does: closing with unread input would reset the connection
+        and could lose the output the client has yet to read."""
+        task_status.started()
+        while True:
+            if self.conn.state in (State.INTERACTIVE, State.ATTACHED, State.DONE):
+                while len(self.out) > HIGH_WATER:
+                    self._room = trio.Event()
+                    await self._room.wait()
+            try:
+                data = await self.stream.receive_some(RECV_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            self.conn.receive_data(bytes(data))
+            self.process()
+            if not data:
+                return
+
+    def process(self) -> None:
+        while True:
+            ev = self.conn.next_event()
+            if ev is NEED_DATA or ev is CLOSED:
+                return
+            try:
+                self.handle(ev)
+            except Exception as e:  # a daemon bug must not take the daemon down
+                _log(f"internal error handling {ev!r}: {e!r}")
+                self.emit(replies.INTERNAL_ERROR)
+
+    def handle(self, ev: ServerInput) -> None:
+        srv = self.server
+        if isinstance(ev, Command):
+            self.command(ev.line)
+        elif isinstance(ev, Halt):
+            self.halt(ev.task_id)
+        elif isinstance(ev, Done):
+            self.emit(replies.OK)
+            assert self.source is not None
+            self.source.done = True
+            self.maybe_finish()
+        elif isinstance(ev, ProtocolError):
+            self.emit(Err(ev.reason))
+            if ev.fatal:
+                self.abandon()
+        elif isinstance(ev, Eof):
+            self.abandon()
+            self._wake.set()
+        elif isinstance(ev, Exit):
+            self.abandon()
+            self.closed = True
+            self._wake.set()
+        elif isinstance(ev, Attach):
+            self.attach(ev)
+        elif isinstance(ev, Get):
+            self.get(ev.what)
+        elif isinstance(ev, Set):
+            self.set(ev.what, ev.value)
+        elif isinstance(ev, Help):
+            self.emit(replies.HELP)
+        elif isinstance(ev, Shutdown):
+            self.emit(replies.OK)
+            srv.shutdown(ev.mode)
+        elif isinstance(ev, SourceList):
+            self.source_list(ev.name)
+        elif isinstance(ev, LssClear):
+            # Local stop sets belong to trace's doubletree, and there are
+            # none until trace runs one: scamper fails an unknown name so.
+            self.emit(replies.lss_clear(ev.name, False))
+        elif isinstance(ev, RemoteAdd):
+            # -R links are not implemented; scamper's own failure reply.
+            self.emit(replies.REMOTE_ADD_FAILED)
+        elif isinstance(ev, RemoteDelete):
+            self.emit(replies.NO_REMOTES)
+        elif isinstance(ev, RemoteList):
+            self.emit(replies.OK)
+
+    # -- interactive commands ------------------------------------------------------
+
+    def get(self, what: GetKey) -> None:
+        srv = self.server
+        sched = srv.engine.sched
+        values: dict[GetKey, str | int | None] = {
+            GetKey.COMMAND: srv.command,
+            GetKey.MONITORNAME: srv.monitorname,
+            GetKey.NAMESERVER: srv.nameserver,
+            GetKey.PID: srv.pid,
+            GetKey.PPS: sched.pps,
+            GetKey.VERSION: SCAMPER_VERSION,
+            GetKey.WINDOW: replies.window_value(sched.active, sched.window),
+        }
+        self.emit(replies.get_value(what, values[what]))
+
+    def set(self, what: SetKey, value: str | int | None) -> None:
+        srv = self.server
+        sched = srv.engine.sched
+        if what in (SetKey.PPS, SetKey.WINDOW):
+            assert isinstance(value, int)
+            # scamper passes the long to an int parameter: keep its low 32 bits.
+            v = ((value + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+            pps, window = (v, sched.window) if what is SetKey.PPS else (sched.pps, v)
+            ok = replies.ppswindow_valid(pps, window)
+            if ok:
+                sched.set_rate(pps, window)
+                srv.engine.poke()
+            self.emit(replies.set_number(what, value, ok))
+            return
+        if what is SetKey.COMMAND:
+            srv.command = str(value)
+        elif what is SetKey.MONITORNAME:
+            srv.monitorname = None if value is None else str(value)
+        else:
+            srv.nameserver = str(value)
+        self.emit(replies.OK)
+
+    def source_list(self, name: str | None) -> None:
+        if name is None:
+            for src in self.server.sources.sources:
+                self.emit(self._source_info(src))
+            self.emit(replies.OK)
+            return
+        found = self.server.sources.find(name)
+        if found is None:
+            self.emit(replies.no_source(name))
+            return
+        self.emit(self._source_info(found))
+        self.emit(replies.OK)
+
+    @staticmethod
+    def _source_info(src: Source) -> Any:
+        return replies.source_info(src.name, src.list_id, src.cycle_id, src.priority,
+                                   src.kind, src.descr, src.outfile)
+
+    def attach(self, ev: Attach) -> None:
+        srv = self.server
+        if self.sockname is None:
+            sab = f"{srv.config.ctrl_unix}:{srv.unix_count}"
+            srv.unix_count += 1
+        else:
+            sab = self.sockname
+        name = ev.name if ev.name is not None else sab
+        monitor = ev.monitor if ev.monitor is not None else srv.monitorname
+        lst = warts.ListInfo(ev.list_id, name, ev.descr, monitor)
+        cycle = warts.CycleInfo(lst, ev.cycle_id, int(time.time()), hostname=srv.hostname)
+        src = Source(name, make_task=self._make_task, on_result=self._on_result,
+                     on_more=self._on_more, priority=ev.priority, descr=ev.descr,
+                     list_id=ev.list_id, cycle_id=ev.cycle_id, kind="control",
+                     list_info=lst, cycle_info=cycle, outfile=sab)
+        self.source = src
+        self.writer = warts.Writer()
+        self.emit(replies.OK)
+        # scamper takes the source's initial cycle command at once: that take
+        # empties the queue (MORE) and writes the list and cycle-start.
+        self.emit(More())
+        if ev.format is Format.WARTS:
+            self.emit_record(lst, None)
+        self.emit_record(warts.CycleStart(cycle), None)
+        srv.sources.add(src)
+
+    # -- attached commands -------------------------------------------------------
+
+    def command(self, line: str) -> None:
+        src = self.source
+        assert src is not None
+        try:
+            cmd = parse_command(line, self.server.context)
+        except CommandError as e:
+            self.emit(replies.command_not_accepted(e.reason))
+            return
+        if methods.lookup(cmd) is None:
+            self.emit(replies.command_not_accepted(f"{command_word(line)} disabled"))
+            return
+        try:
+            tid = src.submit(cmd)
+        except OverflowError as e:
+            self.emit(replies.command_not_accepted(str(e)))
+            return
+        self.emit(OkId(tid))
+        self.server.engine.poke()
+
+    def halt(self, task_id: int) -> None:
+        src = self.source
+        assert src is not None
+        engine = self.server.engine
+        task = src.find(task_id)
+        if task is not None:
+            self.emit(replies.halted(task_id))
+            engine.sched.halt(task, time.time_ns())
+            engine.poke()
+            return
+        for q in src.queue:
+            if q.task_id == task_id:
+                # scamper created the task when it accepted the command, so a
+                # queued one halts too and reports its (empty) result.
+                src.queue.remove(q)
+                self.emit(replies.halted(task_id))
+                task = self._make_task(q.command, src)
+                engine.finished_cb.pop(task, None)
+                src.running[task] = task_id
+                task.halt()
+                src.finished(task)
+                return
+        self.emit(replies.no_task(task_id))
+
+    # -- source callbacks (run inside the engine task) -------------------------------
+
+    def _make_task(self, cmd: Any, src: Source) -> Any:
+        engine = self.server.engine
+        factory = methods.lookup(cmd)
+        try:
+            if factory is None:
+                raise LookupError(f"no method for {type(cmd).__name__}")
+            task: Any = factory(cmd, src, engine)
+        except Exception as e:
+            _log(f"could not create task for {src.name}: {e!r}")
+            task = _FailedTask()
+        engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+        return task
+
+    def _on_more(self) -> None:
+        if self.conn.state is State.ATTACHED:
+            self.emit(More())
+
+    def _on_result(self, task_id: int, task: Any) -> None:
+        try:
+            rec = task.result()
+            if rec is not None:
+                self.emit_record(rec, task_id)
+        except Exception as e:  # a method bug costs its own result only
+            _log(f"could not write result of task {task_id}: {e!r}")
+        self.maybe_finish()
+        self.server.check_exit()
+
+    # -- ending ------------------------------------------------------------------
+
+    def maybe_finish(self) -> None:
+        """After ``done``, once idle: the cycle-stop record, then flush."""
+        src = self.source
+        if src is None or src.closed or not src.done or not src.idle:
+            return
+        assert src.cycle_info is not None
+        self.emit_record(warts.CycleStop(src.cycle_info, int(time.time())), None)
+        src.closed = True
+        self.server.sources.remove(src)
+        self._wake.set()
+        self.server.check_exit()
+
+    def abandon(self) -> None:
+        """Finish and abandon the source: no more tasks, no more results."""
+        src = self.source
+        if src is None or src.closed:
+            return
+        src.closed = True
+        src.queue.clear()
+        self.server.sources.remove(src)
+        engine = self.server.engine
+        tasks = set(src.running)
+        engine.sched.abandon(tasks)
+        for t in tasks:
+            engine.finished_cb.pop(t, None)
+        src.running.clear()
+        self._wake.set()
+        self.server.check_exit()
+
+
+def peer_name(addr: Any) -> str | None:
+    """scamper's name for a TCP peer: ``ip:port``, IPv6 as ``addr.port``;
+    None for a unix peer."""
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host, port = addr[0], addr[1]
+        return f"{host}.{port}" if ":" in host else f"{host}:{port}"
+    return None
+
+
+async def handle_client(server: Server, stream: trio.SocketStream) -> None:
+    """Serve one control connection until it is closed (the per-client task)."""
+    try:
+        peer = stream.socket.getpeername()
+    except OSError:
+        peer = None
+    sess = ClientSession(server, stream, peer_name(peer))
+    server.sessions.add(sess)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(sess.reader_loop)
+            # The writer returns once FLUSH has drained, at once on exit, or
+            # when the peer has gone.
+            await sess.writer_loop()
+            nursery.cancel_scope.cancel()
+    finally:
+        sess.abandon()
+        sess.conn.close()
+        server.sessions.discard(sess)
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
+        server.check_exit()

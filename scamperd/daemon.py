@@ -1,0 +1,192 @@
+"""The daemon: one trio nursery holding the engine, listeners and signals.
+
+Theory of operation
+-------------------
+:func:`serve` is scamper's main loop in trio form.  Its nursery runs
+
+* the :class:`~scamperd.engine.io.Engine` (raw sockets, pacing, matching),
+* one accept loop per control listener (``-U`` unix socket, ``-P`` TCP),
+  each accepted client served by :func:`scamperd.control.handle_client`,
+* a signal watcher: SIGINT and SIGTERM stop the daemon, as scamper's
+  ``exit_now`` does,
+
+and then waits for :attr:`Server.stop`, set by a signal or, after
+``shutdown done|flush|now``, when no work is left.  Clients then get up to
+:data:`STOP_GRACE` seconds to take their queued output, and leaving the
+nursery cancels every task; the ``finally`` closes the listeners and unlinks the
+unix socket (scamper's man page promises that on SIGINT/SIGTERM).
+
+Listeners are bound before the engine starts, so a port in use fails fast,
+and :func:`serve` reports their real addresses through ``task_status`` (tests
+bind port 0).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+
+import trio
+
+from . import methods
+from .config import Config
+from .control import Server, handle_client
+from .engine.io import Engine
+from .engine.packets import IPPROTO_ICMP
+
+# Accept errors that mean "out of resources now", not "listener broken";
+# trio's serve_listeners sleeps on the same set.
+_ACCEPT_TRANSIENT = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+# How long a stopping daemon waits for clients to take their queued output
+# (the OK to a shutdown, results that just finished); a stuck client must not
+# hold the exit up for long.
+STOP_GRACE = 1.0
+_BACKLOG = 4096  # scamper listens with -1, the system maximum; the kernel clamps
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What :func:`serve` passes to ``task_status.started``."""
+
+    server: Server
+    inet: tuple[str, int] | None
+    unix: str | None
+
+
+class DaemonError(Exception):
+    """Startup failed; the text is what scamper's printerror would say."""
+
+
+async def _open_unix(path: str) -> trio.SocketListener:
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        await sock.bind(path)
+        sock.listen(_BACKLOG)
+    except OSError as e:
+        sock.close()
+        raise DaemonError(f"could not open unix socket {path}: {e.strerror}") from e
+    return trio.SocketListener(sock)
+
+
+async def _open_inet(addr: str, port: int) -> trio.SocketListener:
+    try:
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        socket.inet_pton(family, addr)
+    except OSError as e:
+        raise DaemonError(f"could not compose sockaddr from {addr}:{port}") from e
+    sock = trio.socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await sock.bind((addr, port))
+        sock.listen(_BACKLOG)
+    except OSError as e:
+        sock.close()
+        raise DaemonError(f"could not bind to {addr}:{port}: {e.strerror}") from e
+    return trio.SocketListener(sock)
+
+
+async def _accept_loop(listener: trio.SocketListener, server: Server, *,
+                       task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async with trio.open_nursery() as nursery:
+        task_status.started()
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as e:
+                if e.errno not in _ACCEPT_TRANSIENT:
+                    raise
+                print(f"scamperd: could not accept: {e.strerror}", file=sys.stderr)
+                await trio.sleep(0.1)
+                continue
+            nursery.start_soon(handle_client, server, stream)
+
+
+async def _watch_signals(server: Server, *,
+                         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    try:
+        receiver = trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+    except RuntimeError:
+        # Not in the main thread (an embedding application): its signals.
+        task_status.started()
+        await trio.sleep_forever()
+        return
+    with receiver as signals:
+        task_status.started()
+        async for _ in signals:
+            server.stop.set()
+
+
+def write_pidfile(path: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as e:
+        raise DaemonError(f"could not open pidfile {path}: {e.strerror}") from e
+
+
+async def serve(config: Config, *, engine: Engine | None = None,
+                task_status: trio.TaskStatus[Serving] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run the daemon until a signal, or until shut down and out of work."""
+    methods.load()
+    if engine is None:
+        engine = Engine(pps=config.pps, window=config.window)
+    server = Server(config, engine)
+    listeners: list[trio.SocketListener] = []
+    unix_bound = False
+    try:
+        if config.ctrl_unix is not None:
+            listeners.append(await _open_unix(config.ctrl_unix))
+            unix_bound = True
+        inet: tuple[str, int] | None = None
+        if config.ctrl_inet is not None:
+            lst = await _open_inet(*config.ctrl_inet)
+            listeners.append(lst)
+            name = lst.socket.getsockname()
+            inet = (name[0], name[1])
+        try:
+            # Opened here, not in the engine's nursery, so that a daemon
+            # without privileges fails with one clear message.  The engine
+            # reuses these sockets.
+            engine.io.open_send()
+            engine.io.open_recv(socket.AF_INET, IPPROTO_ICMP)
+        except OSError as e:
+            raise DaemonError(f"could not open raw socket: {e.strerror}") from e
+        if config.pidfile is not None:
+            write_pidfile(config.pidfile)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            await nursery.start(_watch_signals, server)
+            for lst in listeners:
+                await nursery.start(_accept_loop, lst, server)
+            task_status.started(Serving(server, inet, config.ctrl_unix))
+            await server.stop.wait()
+            with trio.move_on_after(STOP_GRACE):
+                await server.drain()
+            nursery.cancel_scope.cancel()
+    finally:
+        engine.io.close()
+        for lst in listeners:
+            with trio.CancelScope(shield=True):
+                await lst.aclose()
+        if unix_bound and config.ctrl_unix is not None:
+            try:
+                os.unlink(config.ctrl_unix)
+            except OSError:
+                pass
+
+
+def daemonise() -> None:
+    """daemon(1, 0): detach from the terminal, keep the cwd, stdio to /dev/null."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    fd = os.open(os.devnull, os.O_RDWR)
+    for std in (0, 1, 2):
+        os.dup2(fd, std)
+    if fd > 2:
+        os.close(fd)
