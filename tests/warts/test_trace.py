@@ -480,3 +480,18 @@ def _compare_tools(tr: Trace, path: Path) -> None:
         want = subprocess.run([f"{SC_BIN}/{tool}", str(path)], capture_output=True,
                               check=False).stdout.decode("utf-8", "surrogateescape")
         assert (fn(tr) or "") == want, tool
+
+
+@pytest.mark.parametrize("tr", [
+    Trace(V4, attempts=300),
+    Trace(V4, probes=(TraceProbe(1, replies=(TraceReply(V4, ttl=999),)),)),
+    Trace(V4, probes=(TraceProbe(0, replies=(TraceReply(V4),)),)),
+    Trace(V4, hop_count=1, probes=(TraceProbe(2, replies=(TraceReply(V4),)),)),
+    Trace(V4, probes=(TraceProbe(2, replies=(TraceReply(V4),)),
+                      TraceProbe(1, replies=(TraceReply(V4),)))),
+    Trace(V4, pmtud=TracePmtud(notec=2)),
+    Trace(V4, unknown_attrs=(TraceAttr(9, bytes(5000)),)),
+])
+def test_unwritable_records_raise_warts_error(tr: Trace) -> None:
+    with pytest.raises(WartsError):
+        warts.encode([tr])

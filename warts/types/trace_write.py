@@ -9,6 +9,7 @@ hops, last-ditch hops, doubletree stops), as scamper's writer does.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -160,6 +161,14 @@ def _write_attr(out: Out, atype: int, obj: Any, writer: Any) -> None:
 
 
 def encode_trace(rec: Trace, out: Out) -> None:
+    """Write ``rec``; a value that does not fit its wire field raises WartsError."""
+    try:
+        _encode_trace(rec, out)
+    except (struct.error, ValueError, OverflowError, TypeError) as e:
+        raise WartsError(f"trace field out of range: {e}") from e
+
+
+def _encode_trace(rec: Trace, out: Out) -> None:
     st = out.state
     vals: dict[str, Any] = {
         "list_id": st.list_id(rec.list) if rec.list is not None or rec.has_list_id else None,
