@@ -11,15 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from . import registry
-from .address import Address
-from .errors import WartsError
-from .file import (Reader, UnknownObject, Writer, decode, decode_object, encode,
-                   open_read, open_write, read)
-from .listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo, OldAddress
-from .wire import IcmpExt, Timeval
 
 # Record types register themselves on import.
 from . import types as _types  # noqa: F401  (import for side effect)
+from .address import Address
+from .errors import WartsError
+from .file import (
+    Reader,
+    UnknownObject,
+    Writer,
+    decode,
+    decode_object,
+    encode,
+    open_read,
+    open_write,
+    read,
+)
+from .listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo, OldAddress
+from .wire import IcmpExt, Timeval
 
 __all__ = [
     "Address", "CycleDef", "CycleInfo", "CycleStart", "CycleStop", "IcmpExt",

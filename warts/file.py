@@ -16,8 +16,9 @@ import io
 import lzma
 import struct
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 from . import registry
 from .address import Address

@@ -14,8 +14,15 @@ from typing import ClassVar
 
 from . import dump
 from .address import Address
-from .registry import (OBJ_ADDR, OBJ_CYCLE_DEF, OBJ_CYCLE_START, OBJ_CYCLE_STOP,
-                       OBJ_LIST, RecordType, register)
+from .registry import (
+    OBJ_ADDR,
+    OBJ_CYCLE_DEF,
+    OBJ_CYCLE_START,
+    OBJ_CYCLE_STOP,
+    OBJ_LIST,
+    RecordType,
+    register,
+)
 from .wire import STRING, U32, Cursor, Out, ParamTable
 
 LIST_PARAMS = ParamTable(

@@ -6,8 +6,9 @@ the JSON/text/dump renderers dispatch through this one table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .wire import Cursor, Out
