@@ -22,6 +22,7 @@ from .commands import (
     register,
 )
 from .commands.ping import PING_OPTIONS, PingCommand, PingFlag, PingMethod
+from .commands.trace import TRACE_OPTIONS, TraceCommand, TraceFlag, TraceMethod
 from .control import MAX_LINE, SENDABLE, TRANSITIONS, ControlConnection, State
 from .errors import CommandError, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -71,4 +72,5 @@ __all__ = [
     "RemoteProtocolError", "Sentinel", "ServerEvent", "ServerInput", "Set", "SetKey",
     "Shutdown", "ShutdownMode", "SourceList", "State", "command_word", "parse_command",
     "parse_options", "register", "replies", "uudecode", "uuencode", "uuencoded_length",
+    "TRACE_OPTIONS", "TraceCommand", "TraceFlag", "TraceMethod",
 ]

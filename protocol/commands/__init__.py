@@ -17,6 +17,7 @@ from ..cstrings import WHITESPACE
 from ..errors import CommandError
 from .base import CommandContext
 from .ping import PingCommand, parse_ping
+from .trace import TraceCommand, parse_trace
 
 # scamper 20260420's measurement words in its lookup order (scamper_sources.c);
 # "trace" is tried before "tracelb" but needs whitespace after it, so the
@@ -25,11 +26,12 @@ MEASUREMENTS = ("trace", "ping", "tracelb", "dealias", "neighbourdisc", "tbit", 
                 "sniff", "host", "http", "udpprobe", "owamp")
 
 # The union of command dataclasses grows as grammars are added.
-MeasurementCommand = PingCommand
+MeasurementCommand = PingCommand | TraceCommand
 Grammar = Callable[[str, CommandContext], MeasurementCommand]
 
 GRAMMARS: dict[str, Grammar] = {
     "ping": parse_ping,
+    "trace": parse_trace,
 }
 
 
@@ -68,6 +70,7 @@ __all__ = [
     "Grammar",
     "MeasurementCommand",
     "PingCommand",
+    "TraceCommand",
     "command_word",
     "parse_command",
     "register",

@@ -29,7 +29,7 @@ def test_command_word_needs_word_then_whitespace(line: str, word: str | None) ->
     ("foo 1.2.3.4", "could not determine command type"),
     ("exit", "could not determine command type"),
     ("", "could not determine command type"),
-    ("trace 1.2.3.4", "trace disabled"),
+    ("trace -g 0 1.2.3.4", "-g failed: gaplimit must be within 1 - 255"),
     ("TRACELB 1.2.3.4", "tracelb disabled"),
     ("dealias -m ally 1.2.3.4 1.2.3.5", "dealias disabled"),
     ("sting 1.2.3.4", "sting disabled"),
