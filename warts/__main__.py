@@ -17,8 +17,10 @@ error (byte offset and object type) goes to stderr, and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import lzma
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
@@ -42,6 +44,10 @@ TOOL_TYPES: dict[str, frozenset[int]] = {
 }
 
 _RENDER_ATTR = {"json": "to_json", "text": "to_text", "dump": "to_dump"}
+
+# What a damaged compressed stream raises (gzip: BadGzipFile, an OSError, or
+# zlib.error; bz2: OSError; xz: LZMAError; any of them EOFError when cut short).
+_STREAM_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 # Rendered text is collected and written in chunks of about this many characters.
 _CHUNK = 1 << 16
@@ -118,7 +124,7 @@ def cmd_render(tool: str, files: Iterable[str]) -> int:
         except WartsError as e:
             _err(f"{path}: {e}")
             rc = 1
-        except (OSError, EOFError) as e:  # e.g. a corrupt compressed stream
+        except _STREAM_ERRORS as e:
             if isinstance(e, BrokenPipeError):
                 raise
             _err(f"{path}: {e}")
@@ -156,7 +162,7 @@ def cmd_copy(src: str, dst: str) -> int:
     except WartsError as e:
         _err(f"{src}: {e}")
         rc = 1
-    except (OSError, EOFError) as e:
+    except _STREAM_ERRORS as e:
         if isinstance(e, BrokenPipeError):
             raise
         _err(f"{src}: {e}")

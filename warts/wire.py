@@ -534,7 +534,11 @@ class ParamTable:
     flag above N".
     """
 
-    __slots__ = ("params", "names", "_masks", "_readers", "_writers")
+    __slots__ = ("params", "names", "_masks", "_readers", "_writers", "_plans")
+
+    # How many distinct flag patterns a table remembers a read plan for; real
+    # files use a handful per table, damaged ones could use any number.
+    MAX_PLANS = 256
 
     def __init__(self, *params: tuple[int, str, Codec]) -> None:
         ps = [Param(*p) for p in params]
@@ -554,16 +558,29 @@ class ParamTable:
             (1 << (p.flag - 1), p.name,
              p.codec.writer if isinstance(p.codec, Simple) else p.codec.write)
             for p in ps)
+        self._plans: dict[int, tuple[tuple[str, Callable[..., Any], bool], ...]] = {}
+
+    def _plan(self, flags: int) -> tuple[tuple[str, Callable[..., Any], bool], ...]:
+        """The (name, reader, simple) steps that decode the params of ``flags``.
+
+        Flags above the table are left out: the reader skips them via
+        params_len, as scamper does.
+        """
+        plan = tuple((name, fn, simple) for mask, name, fn, simple in self._readers
+                     if flags & mask)
+        if len(self._plans) < self.MAX_PLANS:
+            self._plans[flags] = plan
+        return plan
 
     def read(self, cur: Cursor) -> dict[str, Any]:
         flags, final = cur.flags()
         vals: dict[str, Any] = {}
         if flags:
-            for mask, name, fn, simple in self._readers:
-                if flags & mask:
-                    vals[name] = fn(cur) if simple else fn(cur, vals)
-                elif mask > flags:
-                    break
+            plan = self._plans.get(flags)
+            if plan is None:
+                plan = self._plan(flags)
+            for name, fn, simple in plan:
+                vals[name] = fn(cur) if simple else fn(cur, vals)
             if cur.pos > final:
                 raise cur.error("parameters overran their declared length", final)
             cur.pos = final

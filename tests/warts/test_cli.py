@@ -229,11 +229,18 @@ def test_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert got.rc == 1 and "could not open" in got.err
 
 
-def test_corrupt_gzip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bad = tmp_path / "x.warts.gz"
-    bad.write_bytes(gzip.compress(PING.read_bytes())[:-20])
-    got = run_main(["dump", str(bad)], monkeypatch)
-    assert got.rc == 1 and got.err
+@pytest.mark.parametrize("suffix,compress", [(".gz", gzip.compress), (".bz2", bz2.compress),
+                                             (".xz", lzma.compress)])
+def test_corrupt_compressed(suffix: str, compress, tmp_path: Path,  # type: ignore[no-untyped-def]
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    packed = compress(PING.read_bytes())
+    bad = tmp_path / f"x.warts{suffix}"
+    for damaged in (packed[:-20], packed[:len(packed) // 2] + b"\xaa" * 8
+                    + packed[len(packed) // 2 + 8:]):
+        bad.write_bytes(damaged)
+        for argv in (["dump", str(bad)], ["copy", str(bad), str(tmp_path / "o.warts")]):
+            got = run_main(argv, monkeypatch)
+            assert got.rc == 1 and got.err.startswith("python -m warts: ")
 
 
 def test_unknown_object_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -624,3 +624,12 @@ def test_dump_summaries() -> None:
     assert dump.list_summary(LIST) == " list id: 5, name: mylist, monitor: mon1\n"
     assert dump.cycle_summary(CYC) == " cycle id: 7\n"
     assert dump.s32(0x80000000) == -(1 << 31)
+
+
+def test_read_plans_are_bounded_and_exact() -> None:
+    table = ParamTable(*((i, f"f{i}", U8) for i in range(1, 11)))
+    for flags in range(1, 1 << 10):
+        present = [i for i in range(1, 11) if flags >> (i - 1) & 1]
+        wire = flags_bytes(flags) + len(present).to_bytes(2, "big") + bytes(present)
+        assert table.read(cur(wire)) == {f"f{i}": i for i in present}
+    assert len(table._plans) == ParamTable.MAX_PLANS
