@@ -1,0 +1,249 @@
+"""Trace probe packets and reply-to-probe matching, as scamper 20260420 does them.
+
+``do_trace_probe`` and ``do_trace_handle_icmp`` / ``do_trace_handle_dl`` in
+scamper_trace_do.c.  Every probe carries scamper's probe id (``id``: the
+0-based count of probes sent by this trace) somewhere a router quotes back:
+
+| method | constant | id carried in |
+|---|---|---|
+| udp | sport | UDP dport = dport + id |
+| udp-paris | sport, dport | UDP checksum = id + 1 (payload bytes 0-1 steer it) |
+| icmp | ICMP id = sport | ICMP seq = id |
+| icmp-paris | ICMP id = sport, checksum = dport (payload bytes 0-1) | ICMP seq = id |
+| tcp, tcp-ack | sport, dport, seq = ack = win = 0, SYN / ACK | v4 IP-ID, v6 flow = id + 1 |
+
+Every IPv4 probe has DF set and IP-ID = id + 1 (scamper counts from one so
+that routers that zero the quoted IP-ID cannot confuse matching).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from warts.types.trace import TraceType
+
+from ...engine.packets import (
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    Icmp4,
+    Icmp6,
+    Reply,
+    TcpFlag,
+    build_icmp_echo,
+    build_ip,
+    build_tcp,
+    build_udp,
+    checksum,
+    pseudo_sum,
+)
+
+T = TraceType
+ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
+UDP_TYPES = frozenset((T.UDP, T.UDP_PARIS))
+TCP_TYPES = frozenset((T.TCP, T.TCP_ACK))
+
+# Transport header bytes per method (trace_probe_headerlen): the probe size
+# less these and the IP header is the payload.
+TRANSPORT_HDR = {IPPROTO_UDP: 8, IPPROTO_ICMP: 8, IPPROTO_ICMPV6: 8, IPPROTO_TCP: 20}
+
+_H = struct.Struct(">H")
+
+
+def probe_proto(method: int, v6: bool) -> int:
+    """The IP protocol of a trace's probes (and of its match keys)."""
+    if method in ICMP_TYPES:
+        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+    return IPPROTO_TCP if method in TCP_TYPES else IPPROTO_UDP
+
+
+def header_size(method: int, v6: bool) -> int:
+    """trace_probe_headerlen(): IP plus transport header bytes."""
+    return (40 if v6 else 20) + TRANSPORT_HDR[probe_proto(method, v6)]
+
+
+def byteswap16(v: int) -> int:
+    return ((v & 0xFF) << 8) | (v >> 8)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """What stays the same across one trace's probes."""
+
+    method: int
+    src: bytes
+    dst: bytes
+    sport: int
+    dport: int
+    tos: int
+    payload: bytes          # the -p payload (b"" for zeros)
+    payload_size: int       # probe size less headers
+    const_payload: bool = False  # -O const-payload
+
+    @property
+    def v6(self) -> bool:
+        return len(self.dst) == 16
+
+
+def _payload(spec: ProbeSpec, zero: bool) -> bytearray:
+    buf = bytearray(spec.payload_size)
+    if spec.payload and not zero:
+        n = min(len(spec.payload), spec.payload_size)
+        buf[:n] = spec.payload[:n]
+    return buf
+
+
+def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = False,
+                size: int | None = None) -> bytes:
+    """The whole IP packet of probe ``pid`` sent with ``ttl``.
+
+    ``size`` overrides the probe size (PMTUD probes); ``zero_payload`` sends
+    a zeroed payload, as scamper does in its PMTUD modes.
+    """
+    v6 = spec.v6
+    if size is not None:
+        spec = _resized(spec, size)
+    payload = _payload(spec, zero_payload)
+    m = spec.method
+    flow = 0
+    if m in UDP_TYPES:
+        proto = IPPROTO_UDP
+        dport = spec.dport
+        if m == T.UDP:
+            dport = (dport + pid) & 0xFFFF
+            body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
+        elif not spec.const_payload and len(payload) >= 2:
+            # Write the id we want into the first two payload bytes, take the
+            # checksum over that, and store the checksum there instead: the
+            # two 16-bit words swap roles, so the UDP checksum comes out as
+            # id + 1 (scamper's "hack the checksum to be our id field").
+            _H.pack_into(payload, 0, (pid + 1) & 0xFFFF)
+            first = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
+            payload[0:2] = first[6:8]
+            body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
+        else:
+            if v6:
+                flow = pid + 1
+            body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
+    elif m in ICMP_TYPES:
+        proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+        seq = pid & 0xFFFF
+        csum = None
+        if m == T.ICMP_ECHO_PARIS and len(payload) >= 2:
+            # The checksum is held at -d: put the wanted value in payload bytes
+            # 0-1, checksum the message as it stands, and store that there.
+            _H.pack_into(payload, 0, spec.dport)
+            typ = Icmp6.ECHO_REQUEST if v6 else Icmp4.ECHO
+            hdr = struct.pack(">BBHHH", typ, 0, 0, spec.sport, seq)
+            init = pseudo_sum(spec.src, spec.dst, IPPROTO_ICMPV6, 8 + len(payload)) if v6 else 0
+            _H.pack_into(payload, 0, checksum(hdr + payload, init))
+            csum = spec.dport
+        body = build_icmp_echo(spec.sport, seq, bytes(payload), v6=v6, src=spec.src,
+                               dst=spec.dst, csum=csum)
+    else:
+        proto = IPPROTO_TCP
+        flags = TcpFlag.SYN if m == T.TCP else TcpFlag.ACK
+        body = build_tcp(spec.src, spec.dst, spec.sport, spec.dport, seq=0, ack=0,
+                         flags=flags, win=0, payload=bytes(payload))
+        if v6:
+            flow = pid + 1
+    return build_ip(spec.src, spec.dst, proto, body, ttl=ttl, tos=spec.tos,
+                    ipid=(pid + 1) & 0xFFFF, df=True, flow=flow & 0xFFFFF)
+
+
+def _resized(spec: ProbeSpec, size: int) -> ProbeSpec:
+    return ProbeSpec(spec.method, spec.src, spec.dst, spec.sport, spec.dport, spec.tos,
+                     spec.payload, size - header_size(spec.method, spec.v6),
+                     spec.const_payload)
+
+
+def ipid_fudge(ipid: int, id_next: int) -> int | None:
+    """trace_ipid_fudge(): the probe id a quoted IPv4 IP-ID stands for.
+
+    Routers may hand back the IP-ID incremented or byte-swapped; 0 is
+    refused (some zero it).  scamper's ids start at 1 for this reason.
+    """
+    if ipid == 0:
+        return None
+    if ipid <= id_next:
+        return ipid - 1
+    if ipid == id_next + 1:
+        return ipid - 2
+    sw = byteswap16(ipid)
+    if sw <= id_next:
+        return sw - 1
+    return None
+
+
+def match_icmp(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:
+    """do_trace_handle_icmp(): the probe id an ICMP reply is for, or None.
+
+    Accepted: TTL exceeded, unreachable and packet too big quoting a probe
+    with offset 0, and for ICMP methods an echo reply.
+    """
+    m = spec.method
+    q = r.quote
+    if q is None:
+        if m in ICMP_TYPES and r.is_echo_reply() and r.icmp_id == spec.sport \
+                and r.icmp_seq < id_next:
+            return r.icmp_seq
+        return None
+    if not (r.is_ttl_exceeded() or r.is_unreach() or r.is_ptb()) or q.offset != 0 \
+            or not q.has_transport:
+        return None
+    pid: int | None
+    if m in UDP_TYPES:
+        if q.proto != IPPROTO_UDP or q.sport != spec.sport:
+            return None
+        if m == T.UDP:
+            if not spec.dport <= q.dport < spec.dport + id_next:
+                return None
+            pid = q.dport - spec.dport
+        else:
+            if q.dport != spec.dport:
+                return None
+            if not spec.v6:
+                if q.udp_sum == q.ipid and q.udp_sum != 0:
+                    pid = q.udp_sum - 1
+                else:
+                    pid = ipid_fudge(q.ipid, id_next)
+            elif not spec.const_payload:
+                if q.udp_sum == 0:
+                    return None
+                pid = q.udp_sum - 1
+            else:
+                if q.flow == 0:
+                    return None
+                pid = q.flow - 1
+    elif m in ICMP_TYPES:
+        want = IPPROTO_ICMPV6 if spec.v6 else IPPROTO_ICMP
+        if q.proto != want or q.icmp_id != spec.sport or q.icmp_seq >= id_next:
+            return None
+        pid = q.icmp_seq
+    else:
+        if q.proto != IPPROTO_TCP or q.sport != spec.sport or q.dport != spec.dport:
+            return None
+        if not spec.v6:
+            pid = ipid_fudge(q.ipid, id_next)
+        else:
+            if q.flow == 0:
+                return None
+            pid = q.flow - 1
+    if pid is None or not 0 <= pid < id_next:
+        return None
+    return pid
+
+
+def match_tcp(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:
+    """do_trace_handle_dl() for an inbound TCP segment: the target answering
+    a TCP method.  Nothing tells which probe it answers, so scamper takes the
+    latest."""
+    if spec.method not in TCP_TYPES or r.proto != IPPROTO_TCP or id_next == 0:
+        return None
+    if r.src != spec.dst or (r.dst and r.dst != spec.src):
+        return None
+    if r.sport != spec.dport or r.dport != spec.sport:
+        return None
+    return id_next - 1

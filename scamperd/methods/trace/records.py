@@ -1,0 +1,131 @@
+"""Trace hop records: what scamper stores for a probe and each reply.
+
+trace_icmp_hop() and trace_dl_hop() in scamper_trace_do.c, and the error
+message of a failed send.  The state machine in :mod:`.task` decides when;
+this module decides what is recorded.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+from warts.address import ADDR_IPV4, ADDR_IPV6, Address
+from warts.types.trace import TraceProbe, TraceReply, TraceReplyFlag
+from warts.wire import IcmpExt, Timeval
+
+from ...engine.packets import Reply, parse_icmp_extensions
+from ...engine.task import Probe
+from .modes import Mode
+from .probes import ICMP_TYPES, UDP_TYPES
+
+RF = TraceReplyFlag
+NS_PER_US = 1000
+
+
+def timeval(ns: int) -> Timeval:
+    us = ns // NS_PER_US
+    return Timeval(us // 1_000_000, us % 1_000_000)
+
+
+@dataclass(slots=True, eq=False)
+class SentProbe:
+    """trace_probe_t with its scamper_trace_probe_t: one probe sent."""
+
+    pid: int
+    ttl: int
+    attempt: int      # scamper's probe->id: 1-based attempt at this ttl
+    mode: Mode
+    tx: int           # ns
+    size: int
+    replies: builtins.list[TraceReply] = field(default_factory=list)
+    dl_rx: bool = False  # the datalink already saw an answer (TCP methods)
+
+    def record(self) -> TraceProbe:
+        return TraceProbe(self.ttl, self.attempt, self.size, timeval(self.tx),
+                          tuple(self.replies))
+
+
+def rtt_us(tp: SentProbe, r: Reply, now: int) -> int:
+    """timeval_diff_tv(tx, rx) in microseconds, both truncated as
+    gettimeofday() gives them."""
+    rx = r.rx_ns or now
+    return max(rx // NS_PER_US - tp.tx // NS_PER_US, 0)
+
+
+def icmp_hop(r: Reply, tp: SentProbe, now: int, tcp_method: bool) -> TraceReply:
+    """trace_icmp_hop()."""
+    flags = int(RF.REPLY_TTL)
+    if tcp_method:
+        # TCP traces read scamper's datalink, whose receive time wins.
+        # (It sends on that datalink too, but Linux does not loop a
+        # packet socket's own sends back to it, so no TS_DL_TX: measured
+        # against Debian's scamper in the test bed.)
+        flags |= RF.TS_DL_RX
+    else:
+        flags |= RF.TS_SOCK_RX
+    q = r.quote
+    exts = None
+    if r.exts is not None:
+        objs = parse_icmp_extensions(r.exts)
+        exts = tuple(IcmpExt(c, t, d) for c, t, d in objs) if objs else None
+    return TraceReply(
+        Address(ADDR_IPV6 if r.v6 else ADDR_IPV4, r.src), ttl=r.ttl, flags=int(flags),
+        rtt=rtt_us(tp, r, now), icmp_type=r.icmp_type, icmp_code=r.icmp_code,
+        size=r.size, ipid=None if r.v6 else r.ipid, tos=r.tos,
+        icmp_nhmtu=r.icmp_nhmtu if r.is_ptb() else None,
+        icmp_q_ipl=q.size if q is not None else None,
+        icmp_q_ttl=q.ttl if q is not None else None,
+        icmp_q_tos=q.tos if q is not None else None, icmp_exts=exts)
+
+
+def tcp_hop(r: Reply, tp: SentProbe, now: int) -> TraceReply:
+    """trace_dl_hop() for a TCP segment from the target."""
+    flags = RF.REPLY_TTL | RF.TS_DL_RX | RF.TCP
+    return TraceReply(
+        Address(ADDR_IPV6 if r.v6 else ADDR_IPV4, r.src), ttl=r.ttl, flags=int(flags),
+        rtt=rtt_us(tp, r, now), size=r.size, ipid=None if r.v6 else r.ipid,
+        tos=r.tos, tcp_flags=r.tcp_flags)
+
+
+def is_unreach(hop: TraceReply) -> bool:
+    t = hop.icmp_type_eff
+    return t == 1 if hop.addr.atype == ADDR_IPV6 else t == 3
+
+
+def is_unreach_port(hop: TraceReply) -> bool:
+    if not is_unreach(hop):
+        return False
+    return (hop.icmp_code or 0) == (4 if hop.addr.atype == ADDR_IPV6 else 3)
+
+
+def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError) -> str:
+    """The errmsg scamper records when sending fails: the message of the
+    probe function that failed (as for ping), then strerror.
+
+    | probe | scamper's message | len |
+    |---|---|---|
+    | ICMP v4 | icmp4_probe could not send to A (T ttl, S seq, L len) | IP packet |
+    | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
+    | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
+    | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | UDP payload |
+    | TCP (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
+    """
+    v6 = len(probe.dst) == 16
+    pkt = probe.packet
+    n = len(pkt)
+    hl = 40 if v6 else 20
+    if method in ICMP_TYPES:
+        seq = int.from_bytes(pkt[hl + 6:hl + 8], "big")
+        fam = "icmp6" if v6 else "icmp4"
+        what = (f"{fam}_probe could not send to {dst} ({ttl} ttl, {seq} seq, "
+                f"{n - 40 if v6 else n} len)")
+    elif method in UDP_TYPES:
+        dport = int.from_bytes(pkt[hl + 2:hl + 4], "big")
+        if v6:
+            what = f"udp6_probe could not send to {dst} ({ttl} hlim, {dport} dport, {n - 48} len)"
+        else:
+            what = f"udp4_probe could not send to {dst} ({ttl} ttl, {dport} dport, {n} len)"
+    else:
+        what = f"dl_linux_tx {n + 14} bytes failed"
+    return f"{what}: {err.strerror}" if err.errno else what
