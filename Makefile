@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBS := scamper iproute2 ethtool tcpdump nftables
 
-.PHONY: venv debs test lint run bench clean
+.PHONY: venv debs test lint run bench bench-trace clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ run: venv debs
 
 bench: venv debs
 	$(PY) bench/warts_bench
+
+# issue 4: 1,000 traces from 10 clients at -p 5000, scamperd next to Debian's
+# scamper in the namespace test bed (root)
+bench-trace: venv debs
+	$(PY) bench/trace_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info
