@@ -85,6 +85,10 @@ async def _oneshot(config: Config, commands: list[Any], out: Output) -> None:
             assert factory is not None  # checked before the run
             task = factory(cmd, src, engine)
             engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+            if hasattr(task, "on_progress"):
+                # -y snapshots go to the output like results, as scamper's
+                # duplicated in-progress tasks do
+                task.on_progress = out.write
             return task
 
         def finish() -> None:

@@ -20,12 +20,20 @@ poked (a reply arrived, a command came in) and then runs it: all probing
 happens in that one task, with no await per packet.  Send times are taken
 right at ``sendto``.
 
+A probe with ``via`` set leaves on the datalink instead (datalink.py: the
+first-hop router of ``-r``, spoofed sources, ``-O dltx``).  Tasks that need
+to see replies before IP reassembly (ping ``-M``/``-O tbt``) ask for the
+datalink view with :meth:`Engine.want_datalink`: a PF_PACKET socket is then
+read too, and what it sees goes to those tasks only (marked ``Reply.dl``),
+so no other task gets a reply twice.
+
 Malformed packets are counted (``malformed``) and dropped.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import socket
 import struct
 import time
@@ -33,6 +41,7 @@ from collections.abc import Callable
 
 import trio
 
+from . import datalink
 from .packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
@@ -40,11 +49,12 @@ from .packets import (
     IPPROTO_UDP,
     MalformedPacket,
     Reply,
+    parse_datalink,
     parse_ipv4,
     parse_ipv6_payload,
 )
-from .scheduler import Scheduler
-from .task import Probe
+from .scheduler import Scheduler, reply_keys
+from .task import MatchKey, Probe
 
 # Linux socket option numbers the socket module does not export everywhere.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -56,6 +66,16 @@ IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+SIOCGIFMTU = 0x8921  # linux/sockios.h
+SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
+# linux/net_tstamp.h: report software times, without the packet, and only
+# for sends that ask (the per-send control message below asks).
+SOF_TIMESTAMPING_TX_SOFTWARE = 1 << 1
+SOF_TIMESTAMPING_SOFTWARE = 1 << 4
+SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11
+_TS_REPORT = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY
+_TS_ASK = [(socket.SOL_SOCKET, SO_TIMESTAMPING, struct.pack("=I", SOF_TIMESTAMPING_TX_SOFTWARE))]
+_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000) | socket.MSG_DONTWAIT
 
 _TIMESPEC = struct.Struct("@qq")
 _INT = struct.Struct("@i")
@@ -83,6 +103,9 @@ class RawIO:
         self._addr_cache: dict[bytes, tuple[str, int]] = {}
         self._src_cache: dict[bytes, bytes] = {}
         self.recv_socks: dict[tuple[int, int], socket.socket] = {}
+        self.dl_tx = datalink.DatalinkTx()
+        self.dl_rx: socket.socket | None = None
+        self._ifindex: dict[str, int] = {}
         self.malformed = 0
         self.received = 0
 
@@ -92,11 +115,13 @@ class RawIO:
         if self._send4 is None:
             s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
             s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
             self._send4 = s
         if self._send6 is None:
             try:
                 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
                 s.setblocking(False)
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
                 self._send6 = s
             except OSError:
                 self._send6 = None  # no IPv6 on this host: v6 probes fail with an error
@@ -110,8 +135,29 @@ class RawIO:
             self._src_cache[dst] = src
         return src
 
+    def ifmtu_for(self, dst: bytes) -> int:
+        """The MTU of the interface the kernel routes ``dst`` out of, which
+        trace -M records as ifmtu and starts from (scamper_if_getmtu() on
+        the route's ifindex).  Not the route's path MTU (IP_MTU): the kernel
+        lowers that as it learns from PTBs, scamper's ifmtu does not."""
+        nl = datalink.Netlink()
+        try:
+            ifindex = nl.route(dst)[0]
+        finally:
+            nl.close()
+        ifr = struct.pack("16si", socket.if_indextoname(ifindex).encode(), 0)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            ifr = fcntl.ioctl(s.fileno(), SIOCGIFMTU, ifr)
+        return int(struct.unpack_from("i", ifr, 16)[0])
+
     def send(self, probe: Probe) -> int:
         """Send one probe; the send time (ns) is taken right at ``sendto``."""
+        if probe.via is not None:
+            # route and neighbour lookups happen before the clock is read
+            self.dl_tx.nexthop(probe.via)
+            tx = time.time_ns()
+            self.dl_tx.send(probe.packet, probe.via)
+            return tx
         dst = probe.dst
         addr = self._addr_cache.get(dst)
         if addr is None:
@@ -125,9 +171,38 @@ class RawIO:
         sock = self._send6 if len(dst) == 16 else self._send4
         if sock is None:
             raise OSError(errno.EAFNOSUPPORT, "no raw socket for this address family")
+        if probe.txts is not None:
+            return self._send_txts(sock, probe, addr)
         tx = time.time_ns()
         sock.sendto(probe.packet, addr)
         return tx
+
+    def _send_txts(self, sock: socket.socket, probe: Probe, addr: tuple[str, int]) -> int:
+        """Send asking the kernel for the software transmit time, which the
+        driver stamps as the frame leaves (veth does so inside sendmsg).  A
+        time not there right after the send is not waited for: the probe
+        then has none (and a late one is discarded before the next send)."""
+        assert probe.txts is not None
+        while self._read_txts(sock) is not None:
+            pass  # stale: from an earlier send whose time came late
+        tx = time.time_ns()
+        sock.sendmsg([probe.packet], _TS_ASK, 0, addr)
+        ts = self._read_txts(sock)
+        if ts:
+            probe.txts.append(ts)
+        return tx
+
+    @staticmethod
+    def _read_txts(sock: socket.socket) -> int | None:
+        try:
+            _data, anc, _flags, _addr = sock.recvmsg(1, _ANC_SIZE, _ERRQUEUE)
+        except (BlockingIOError, InterruptedError):
+            return None
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPING:
+                sec, nsec = _TIMESPEC.unpack_from(cdata)  # [0]: the software time
+                return sec * 1_000_000_000 + nsec
+        return 0  # an error-queue entry without a time: keep draining
 
     # -- receiving ----------------------------------------------------------
 
@@ -148,6 +223,41 @@ class RawIO:
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
         self.recv_socks[key] = s
         return s
+
+    def open_dl_rx(self) -> socket.socket:
+        if self.dl_rx is None:
+            s = datalink.open_rx()
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            self.dl_rx = s
+        return self.dl_rx
+
+    def read_dl(self, sock: socket.socket) -> Reply | None | bool:
+        """One non-blocking datalink read: a Reply, False for a frame that is
+        no reply (ours, not IP, a later fragment), None when empty."""
+        try:
+            data, anc, _flags, addr = sock.recvmsg(_RECV_SIZE, _ANC_SIZE)
+        except BlockingIOError:
+            return None
+        # addr: (ifname, proto, pkttype, hatype, lladdr)
+        if addr[2] == datalink.PACKET_OUTGOING or addr[1] not in (datalink.ETH_P_IP,
+                                                                   datalink.ETH_P_IPV6):
+            return False
+        rx = 0
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == SCM_TIMESTAMPNS:
+                sec, nsec = _TIMESPEC.unpack_from(cdata)
+                rx = sec * 1_000_000_000 + nsec
+        if rx == 0:
+            rx = time.time_ns()
+        ifindex = self._ifindex.get(addr[0])
+        if ifindex is None:
+            try:
+                ifindex = socket.if_nametoindex(addr[0])
+            except OSError:
+                ifindex = 0
+            self._ifindex[addr[0]] = ifindex
+        return parse_datalink(data, rx, ifindex) or False
 
     def read_one(self, sock: socket.socket, family: int, proto: int) -> Reply | None:
         """One non-blocking read; None when the socket is empty.  Raises
@@ -184,10 +294,11 @@ class RawIO:
         return parse_ipv6_payload(proto, data, src, dst, hlim, tclass, rx, ifindex)
 
     def close(self) -> None:
-        for s in (self._send4, self._send6, *self.recv_socks.values()):
+        for s in (self._send4, self._send6, self.dl_rx, *self.recv_socks.values()):
             if s is not None:
                 s.close()
-        self._send4 = self._send6 = None
+        self.dl_tx.close()
+        self._send4 = self._send6 = self.dl_rx = None
         self.recv_socks.clear()
 
 
@@ -209,16 +320,66 @@ class Engine:
         self.sched = Scheduler(send=self.io.send, on_finished=self._finished,
                                pps=pps, window=window)
         self._wake = trio.Event()
+        # When the driver means to wake next (epoch ns; None: not until poked),
+        # so a reply wakes it only when it makes something due sooner.
+        self._planned: int | None = None
         self._nursery: trio.Nursery | None = None
         self._listening: set[tuple[int, int]] = set()
         self.finished_cb: dict[object, Callable[[object], None]] = {}
+        # tasks reading the datalink, and how many of them want each key
+        self._dl_tasks: dict[object, tuple[MatchKey, ...]] = {}
+        self._dl_keys: dict[MatchKey, int] = {}
+        self._dl_scope: trio.CancelScope | None = None
+
+    def want_datalink(self, task: object, keys: tuple[MatchKey, ...]) -> None:
+        """Give ``task`` the replies the datalink sees under ``keys`` (as
+        :class:`Reply` with ``dl`` set), until it finishes."""
+        if task in self._dl_tasks:
+            return
+        self._dl_tasks[task] = keys
+        for k in keys:
+            self._dl_keys[k] = self._dl_keys.get(k, 0) + 1
+        self._start_dl()
+
+    def _start_dl(self) -> None:
+        if self._dl_scope is None and self._nursery is not None and self._dl_tasks:
+            sock = self.io.open_dl_rx()
+            self._dl_scope = trio.CancelScope()
+            self._nursery.start_soon(self._dl_loop, sock, self._dl_scope)
+
+    def _drop_datalink(self, task: object) -> None:
+        for k in self._dl_tasks.pop(task, ()):
+            n = self._dl_keys.get(k, 0) - 1
+            if n > 0:
+                self._dl_keys[k] = n
+            else:
+                self._dl_keys.pop(k, None)
+        if not self._dl_tasks and self._dl_scope is not None:
+            # nobody reads the datalink any more: stop seeing every frame
+            self._dl_scope.cancel()
+            self._dl_scope = None
+            self.io.dl_rx = None  # the loop closes it; a new reader opens another
 
     def _finished(self, task: object) -> None:
+        if self._dl_tasks:
+            self._drop_datalink(task)
         cb = self.finished_cb.pop(task, None)
         if cb is not None:
             cb(task)
         elif self._on_finished is not None:
             self._on_finished(task)
+
+    def _replies_handled(self) -> None:
+        """Wake the driver if the replies just handed over made something
+        due before it planned to wake: a probe to send, a window slot or a
+        held task freed by a task that finished.  Most replies only settle a
+        probe (a ping then waits for its next probe or its timeout as
+        before), and waking the driver for nothing costs a trio reschedule,
+        a scheduler pass and a fresh timeout per reply."""
+        t = self.sched.next_wakeup(time.time_ns())
+        planned = self._planned
+        if t is not None and (planned is None or t < planned):
+            self._wake.set()
 
     def poke(self) -> None:
         """Something changed (a new command, a halt): run the scheduler soon."""
@@ -259,9 +420,50 @@ class Engine:
                     break
                 sched.reply(reply, time.time_ns())
                 got = True
+            else:
+                # drained _DRAIN packets and more wait: let other tasks run
+                # first (otherwise wait_readable, next, is the checkpoint)
+                await trio.lowlevel.checkpoint()
             if got:
-                self._wake.set()
-            await trio.lowlevel.checkpoint()
+                self._replies_handled()
+
+    async def _dl_loop(self, sock: socket.socket, scope: trio.CancelScope) -> None:
+        try:
+            with scope:
+                await self._dl_read(sock)
+        finally:
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
+            if self.io.dl_rx is sock:
+                self.io.dl_rx = None
+
+    async def _dl_read(self, sock: socket.socket) -> None:
+        io = self.io
+        sched = self.sched
+        wanted = self._dl_keys
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            got = False
+            for _ in range(_DRAIN):
+                try:
+                    reply = io.read_dl(sock)
+                except MalformedPacket:
+                    io.malformed += 1
+                    continue
+                except OSError:
+                    break
+                if reply is None:
+                    break
+                if reply is False or not wanted:
+                    continue
+                assert isinstance(reply, Reply)
+                if any(k in wanted for k in reply_keys(reply)):
+                    sched.reply(reply, time.time_ns())
+                    got = True
+            else:
+                await trio.lowlevel.checkpoint()  # as in _recv_loop
+            if got:
+                self._replies_handled()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the sockets and drive the scheduler until cancelled."""
@@ -274,11 +476,13 @@ class Engine:
                     self.listen(socket.AF_INET6, IPPROTO_ICMPV6)
                 except OSError:
                     pass
+                self._start_dl()
                 task_status.started()
                 sched = self.sched
                 while True:
                     sched.run(time.time_ns())
                     t = sched.next_wakeup(time.time_ns())
+                    self._planned = t
                     deadline = ns_to_trio(t) if t is not None else float("inf")
                     with trio.move_on_at(deadline):
                         await self._wake.wait()
@@ -286,4 +490,5 @@ class Engine:
         finally:
             self._nursery = None
             self._listening.clear()
+            self._dl_scope = None
             self.io.close()

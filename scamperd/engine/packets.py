@@ -166,6 +166,21 @@ def build_icmp_tstamp(ident: int, seq: int, originate: int, payload: bytes = b""
     return body[:2] + _U16.pack(checksum(body)) + body[4:]
 
 
+def build_icmp_ptb(src: bytes, dst: bytes, mtu: int, quote: bytes) -> bytes:
+    """A whole "fragmentation needed" (ICMPv4 3/4, RFC 1191) or ICMPv6 packet
+    too big (RFC 4443 3.2) packet quoting ``quote``, as scamper's
+    SCAMPER_PROBE_ICMP_PTB builds it: TTL 255, IP-ID 0, no DF, TOS 0."""
+    if len(dst) == 16:
+        body = _ICMP.pack(Icmp6.PACKET_TOO_BIG, 0, 0, mtu >> 16, mtu & 0xFFFF) + quote
+        csum = checksum(body, pseudo_sum(src, dst, IPPROTO_ICMPV6, len(body)))
+        body = body[:2] + _U16.pack(csum) + body[4:]
+        return build_ipv6(src, dst, IPPROTO_ICMPV6, body, hlim=255)
+    body = _ICMP.pack(Icmp4.UNREACH, 4, 0, 0, mtu & 0xFFFF) + quote
+    # scamper_icmp4_cksum never writes a zero checksum
+    body = body[:2] + _U16.pack(checksum(body) or 0xFFFF) + body[4:]
+    return build_ipv4(src, dst, IPPROTO_ICMP, body, ttl=255, df=False)
+
+
 def build_udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes,
               csum: int | None = None) -> bytes:
     """A UDP datagram with its checksum over the pseudo-header.  A computed
@@ -282,6 +297,11 @@ class Reply:
     tsc_flag: int = -1
     ts_values: tuple[int, ...] | None = None
     ts_addrs: tuple[bytes, ...] | None = None
+    # Datalink view (parse_datalink): the packet as it was on the wire, so
+    # ``size`` is a fragment's length when the reply came in fragments.
+    dl: bool = False
+    raw: bytes = b""     # the whole IP packet (first fragment), header included
+    frag_id: int = -1    # IPv6 fragment identification, -1 when not fragmented
 
     @property
     def is_icmp(self) -> bool:
@@ -521,6 +541,52 @@ def parse_ipv6_payload(proto: int, buf: bytes, src: bytes, dst: bytes, hlim: int
         if n < 8:
             raise MalformedPacket("short UDP header")
         r.sport, r.dport = struct.unpack_from(">HH", buf, 0)
+    return r
+
+
+def parse_datalink(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply | None:
+    """Parse a whole IP packet as a datalink (PF_PACKET) socket sees it,
+    before reassembly: None for a fragment other than the first, which
+    carries no transport header (scamper's datalink code skips those too).
+
+    The reply is marked ``dl`` and keeps its bytes in ``raw``; an IPv6 first
+    fragment gives its identification in ``frag_id`` and its own length in
+    ``size`` (the length scamper's datalink records for it).
+    """
+    n = len(buf)
+    if n < 1:
+        raise MalformedPacket("empty packet")
+    version = buf[0] >> 4
+    if version == 4:
+        if n < 20:
+            raise MalformedPacket("short IPv4 header")
+        if _U16.unpack_from(buf, 6)[0] & 0x1FFF:
+            return None
+        total = _U16.unpack_from(buf, 2)[0]
+        r = parse_ipv4(bytes(buf[:total]) if 20 <= total < n else buf, rx_ns, ifindex)
+    elif version == 6:
+        if n < 40:
+            raise MalformedPacket("short IPv6 header")
+        first, plen, nxt, hlim, src, dst = _IP6.unpack_from(buf, 0)
+        off = 40
+        frag_id = -1
+        if nxt == IPPROTO_FRAGMENT:
+            if n < 48:
+                raise MalformedPacket("short IPv6 fragment header")
+            if _U16.unpack_from(buf, 42)[0] >> 3:
+                return None
+            nxt = buf[40]
+            frag_id = _U32.unpack_from(buf, 44)[0]
+            off = 48
+        end = min(n, 40 + plen)
+        r = parse_ipv6_payload(nxt, bytes(buf[off:end]), src, dst, hlim,
+                               (first >> 20) & 0xFF, rx_ns, ifindex)
+        r.size = 40 + plen
+        r.frag_id = frag_id
+    else:
+        raise MalformedPacket("not IP")
+    r.dl = True
+    r.raw = bytes(buf)
     return r
 
 

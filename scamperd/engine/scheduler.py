@@ -19,7 +19,10 @@ send; if none does, a new task is taken from the sources, provided the window
 (``-w``, 0 = unlimited) has room.  Starting a task uses the slot for its first
 probe, as in scamper.  A task whose match keys collide with a running task's
 (same protocol, identifier and target) is held until that task finishes, as
-scamper holds a task that conflicts with one in progress.
+scamper holds a task that conflicts with one in progress.  A held task waits
+on the one key it collided with and is looked at again only when that key is
+released, so thousands of held tasks (a batch of pings to a few targets,
+which share scamper's one ICMP id) cost nothing per send slot.
 
 Replies are matched in two stages: :func:`reply_keys` derives cheap keys from
 the reply (or from the probe it quotes), one dict lookup finds the task, and
@@ -114,7 +117,13 @@ class Scheduler:
         self._waiting: list[tuple[int, int, int, _Slot]] = []
         self._seq = 0
         self._keys: dict[MatchKey, _Slot] = {}
-        self._held: deque[Task] = deque()
+        # Held tasks in the order they were held (the value orders them); the
+        # tasks blocked on each running key; and the released ones, a heap by
+        # hold order, to try again before taking new work.
+        self._held: dict[Task, int] = {}
+        self._hold_seq = 0
+        self._blocked: dict[MatchKey, deque[Task]] = {}
+        self._released: list[tuple[int, Task]] = []
         self._last: int | None = None
         self.set_rate(self.pps, self.window)
 
@@ -138,7 +147,7 @@ class Scheduler:
     # -- scheduling ---------------------------------------------------------
 
     def _sources_ready(self) -> bool:
-        return bool(self._held) or any(s.ready() for s in self.sources)
+        return bool(self._released) or any(s.ready() for s in self.sources)
 
     def _has_work(self) -> bool:
         return bool(self._ready) or (self.window_open() and self._sources_ready())
@@ -203,11 +212,17 @@ class Scheduler:
         return False
 
     def _take(self) -> Task | None:
-        for _ in range(len(self._held)):
-            held = self._held.popleft()
-            if not self._conflicts(held):
-                return held
-            self._held.append(held)
+        released = self._released
+        while released:
+            order, held = heapq.heappop(released)
+            if self._held.get(held) != order:
+                continue  # halted or abandoned while it waited
+            key = self._conflict(held)
+            if key is not None:
+                self._blocked.setdefault(key, deque()).append(held)
+                continue
+            del self._held[held]
+            return held
         for src in self.sources:
             if src.ready():
                 task = src.take()
@@ -215,15 +230,34 @@ class Scheduler:
                     return task
         return None
 
-    def _conflicts(self, task: Task) -> bool:
-        return any(k in self._keys for k in task.match_keys())
+    def _conflict(self, task: Task) -> MatchKey | None:
+        """A key of ``task`` that a running task holds, or None."""
+        for k in task.match_keys():
+            if k in self._keys:
+                return k
+        return None
+
+    def _hold(self, task: Task, key: MatchKey) -> None:
+        self.stats.tasks_held += 1
+        self._held[task] = self._hold_seq
+        self._hold_seq += 1
+        self._blocked.setdefault(key, deque()).append(task)
+
+    def _release(self, key: MatchKey) -> None:
+        """``key`` is free: the tasks held on it may start (in hold order)."""
+        blocked = self._blocked.pop(key, None)
+        if blocked:
+            for task in blocked:
+                order = self._held.get(task)
+                if order is not None:
+                    heapq.heappush(self._released, (order, task))
 
     def _start(self, task: Task) -> _Slot | None:
         keys = tuple(task.match_keys())
-        if any(k in self._keys for k in keys):
-            self.stats.tasks_held += 1
-            self._held.append(task)
-            return None
+        for k in keys:
+            if k in self._keys:
+                self._hold(task, k)
+                return None
         slot = _Slot(task, keys)
         self._slots[task] = slot
         for k in keys:
@@ -266,6 +300,7 @@ class Scheduler:
         for k in slot.keys:
             if self._keys.get(k) is slot:
                 del self._keys[k]
+                self._release(k)
         self.stats.tasks_finished += 1
         self.on_finished(slot.task)
 
@@ -301,7 +336,7 @@ class Scheduler:
                 self._finish(slot)
             return True
         if task in self._held:
-            self._held.remove(task)
+            del self._held[task]
             task.halt()
             self.stats.tasks_finished += 1
             self.on_finished(task)
@@ -317,8 +352,8 @@ class Scheduler:
                 for k in slot.keys:
                     if self._keys.get(k) is slot:
                         del self._keys[k]
-        if self._held:
-            self._held = deque(t for t in self._held if t not in tasks)
+                        self._release(k)
+            self._held.pop(task, None)
 
     def halt_all(self, now: int) -> None:
         for task in list(self._slots):

@@ -29,12 +29,19 @@ class Probe:
     ``packet`` is the whole IP packet (header included); ``dst`` the raw
     destination address bytes (4 or 16) used for ``sendto``; ``ident`` is the
     task's own handle for the probe (attempt number, flow id ...), returned to
-    it in :meth:`Task.probe_sent`.
+    it in :meth:`Task.probe_sent`.  ``via``, when set, sends the packet on the
+    datalink towards that address's next hop (the destination itself, or a
+    first-hop router) instead of through a raw IP socket (scamper's dltx).
+    ``txts``, when a list, asks for the kernel's transmit time: the engine
+    appends it (ns) when the kernel reports it (SO_TIMESTAMPING), as
+    scamper's datalink sees a probe leave.
     """
 
     dst: bytes
     packet: bytes
     ident: Any = None
+    via: bytes | None = None
+    txts: list[int] | None = None
 
     @property
     def v6(self) -> bool:

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from ...engine.io import Engine
 
 
+# One generator for every ping's IP-IDs and ICMP ids: seeding a new one per
+# task reads 2.5 kB from the kernel, a measurable part of a one-probe
+# ping's cost (bench/daemon_bench); tests still pass their own.
+_RNG = random.Random()
+
+
 @lru_cache(maxsize=256)
 def ifname_of(ifindex: int) -> str | None:
     """The interface name scamper records for a reply (scamper_ifname_int_get
@@ -36,7 +42,12 @@ def make_ping_task(command: PingCommand, source: Any, engine: Engine) -> PingTas
     dst = command.dst.packed
     v6 = len(dst) == 16
     engine.listen_for(v6, probe_proto(command, v6))
-    src = command.src.packed if command.src is not None else engine.io.src_for(dst)
-    return PingTask(command, src=src, list=getattr(source, "list_info", None),
-                    cycle=getattr(source, "cycle_info", None), rng=random.Random(),
-                    ifname=ifname_of)
+    real_src = engine.io.src_for(dst)
+    src = command.src.packed if command.src is not None else real_src
+    task = PingTask(command, src=src, list=getattr(source, "list_info", None),
+                    cycle=getattr(source, "cycle_info", None), rng=_RNG,
+                    ifname=ifname_of, real_src=real_src)
+    if task.dl_rx:
+        # -M needs replies as they were on the wire (fragment sizes, ids)
+        engine.want_datalink(task, tuple(task.match_keys()))
+    return task

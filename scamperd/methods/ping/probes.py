@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from protocol.commands.ping import PingCommand, PingFlag, PingMethod
+from protocol.commands.ping import NO_EMBED_METHODS, PingCommand, PingFlag, PingMethod
 
 from ...engine.packets import (
     IPPROTO_ICMP,
@@ -95,19 +95,30 @@ def payload_len(cmd: PingCommand, v6: bool) -> int:
     return cmd.size - hdr - TRANSPORT_HDR["tcp" if cmd.is_tcp else "udp"]
 
 
-def base_payload(cmd: PingCommand, v6: bool) -> bytearray:
+def embeds_src(cmd: PingCommand) -> bool:
+    """A spoofed probe carries our real address in its payload (so that
+    whoever gets the replies can tell who asked), unless -O nosrc or the
+    method is tcp-synack / tcp-rst (ping_state_payload)."""
+    return (PingFlag.SPOOF in cmd.flags and PingFlag.NOSRC not in cmd.flags
+            and cmd.method not in NO_EMBED_METHODS)
+
+
+def base_payload(cmd: PingCommand, v6: bool, real_src: bytes = b"") -> bytearray:
     """The payload every probe carries before per-probe fields are written.
 
-    Layout (ping_state_payload): icmp-time's 12 timestamp bytes, then two
-    scratch bytes for -C, then the -B payload once or the -p pattern repeated
-    to the end; zeros elsewhere.  (Spoofing, which embeds the source address
-    first, is not supported.)
+    Layout (ping_state_payload): icmp-time's 12 timestamp bytes, then with
+    -O spoof our real source address (``real_src``, see :func:`embeds_src`),
+    then two scratch bytes for -C, then the -B payload once or the -p pattern
+    repeated to the end; zeros elsewhere.
     """
     n = payload_len(cmd, v6)
     if n <= 0:
         return bytearray()
     buf = bytearray(n)
     off = ICMP_TIME_FIELDS if cmd.method is M.ICMP_TIME else 0
+    if embeds_src(cmd):
+        buf[off:off + len(real_src)] = real_src
+        off += len(real_src)
     if PingFlag.ICMPSUM in cmd.flags:
         off += 2
     data = cmd.data
@@ -162,6 +173,12 @@ def _icmp(cmd: PingCommand, src: bytes, dst: bytes, payload: bytearray, f: Probe
     if cmd.method is M.ICMP_TIME:
         struct.pack_into(">I", payload, 0, icmp_time_originate(now_ns))
         scratch = ICMP_TIME_FIELDS
+    if PingFlag.SPOOF in cmd.flags:
+        # do_ping_probe skips 4 bytes for a spoofed probe whatever was
+        # embedded (16 bytes over IPv6, none with -O nosrc): the fix-up then
+        # lands inside the address or the data.  The checksum comes out the
+        # same; we put the bytes where scamper puts them.
+        scratch += 4
     csum = None
     if PingFlag.ICMPSUM in cmd.flags:
         # scamper writes the wanted checksum into the scratch bytes, sums the
@@ -190,7 +207,7 @@ def _icmp(cmd: PingCommand, src: bytes, dst: bytes, payload: bytearray, f: Probe
 
 
 def send_errmsg(cmd: PingCommand, dst_text: str, packet_len: int, f: ProbeFields,
-                err: OSError) -> str:
+                err: OSError, datalink: bool = False) -> str:
     """The errmsg scamper records when sendto fails (scamper_err_render of the
     error each *_probe function makes), ``"<what>: <strerror>"``.
 
@@ -200,9 +217,12 @@ def send_errmsg(cmd: PingCommand, dst_text: str, packet_len: int, f: ProbeFields
     | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
     | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
     | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | payload |
-    | TCP (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
+    | TCP, or any probe sent on the datalink | dl_linux_tx L bytes failed | Ethernet frame |
     """
     v6 = ":" in dst_text
+    if datalink:
+        what = f"dl_linux_tx {packet_len + 14} bytes failed"
+        return f"{what}: {err.strerror}" if err.errno else what
     ttl = cmd.ttl
     if cmd.is_icmp:
         fam = "icmp6" if v6 else "icmp4"
@@ -220,3 +240,12 @@ def send_errmsg(cmd: PingCommand, dst_text: str, packet_len: int, f: ProbeFields
     if err.errno:
         return f"{what}: {err.strerror}"
     return what
+
+
+def ptb_quote(reply_raw: bytes, v6: bool, size: int) -> bytes:
+    """What scamper's packet-too-big quotes of a reply larger than -M
+    (do_ping_handle_dl): IPv4 the IP header and 8 bytes; IPv6 as much of the
+    packet as keeps the PTB within the minimum MTU (1280 - 40 - 8 bytes)."""
+    if not v6:
+        return reply_raw[:(reply_raw[0] & 0x0F) * 4 + 8]
+    return reply_raw[:min(size, 1280 - 40 - 8)]

@@ -17,8 +17,24 @@ five probes (the target may echo our IP-ID), else the latest probe.
 
 scamper reads replies either from its ICMP socket or from a datalink socket
 (always for TCP methods, and with ``-O dl``); the two paths record different
-fields (see :data:`REPLY_PATHS`).  We read raw sockets only, and record a
-reply as the path scamper would have taken would record it.
+fields (see :data:`REPLY_PATHS`).  We read raw sockets, and record a
+reply as the path scamper would have taken would record it; only ``-M``
+(and so ``-O tbt``) reads the datalink itself (``Reply.dl``), because there
+the size of a fragmented reply and the IPv6 fragment id matter.
+
+Like scamper (``ping_dltx``), a ping with ``-r``, ``-M``, ``-O spoof`` or
+``-O dltx`` sends on the datalink (``Probe.via``: the router, else the
+destination) and takes its replies on the datalink path.
+
+``-M pmtu``: the first echo (or timestamp) reply larger than ``pmtu`` is
+quoted in an ICMP packet-too-big that goes to the destination before the
+next probe (TTL 255), so that the destination lowers its path MTU towards
+us and fragments later replies; the next probe then waits ``-i`` from the
+PTB.  With ``-O tbt`` (IPv6) only replies that came fragmented count
+towards ``-o``, and a first reply that is not an echo reply ends the ping.
+
+``-y N`` streams: after every N-th probe the task hands an in-progress copy
+of its record (stop reason INPROGRESS) to :attr:`PingTask.on_progress`.
 """
 
 from __future__ import annotations
@@ -50,9 +66,18 @@ from ...engine.packets import (
     Icmp4,
     Icmp6,
     Reply,
+    build_icmp_ptb,
 )
 from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
-from .probes import ProbeFields, base_payload, build_probe, probe_proto, send_errmsg
+from .probes import (
+    ProbeFields,
+    base_payload,
+    build_probe,
+    embeds_src,
+    probe_proto,
+    ptb_quote,
+    send_errmsg,
+)
 
 M = PingMethod
 RF = PingReplyFlag
@@ -83,14 +108,13 @@ REPLY_ICMP_TYPE = {
     (M.ICMP_TIME, False): Icmp4.TSTAMPREPLY,
 }
 
-# Options that need scamper's datalink transmit path (or, for tbt, sending
-# packet-too-big messages), which scamperd does not have: such a ping stops
-# at once with ERROR rather than measure something other than was asked.
-UNSUPPORTED_FLAGS = {
-    PingFlag.SPOOF: "-O spoof",
-    PingFlag.DLTX: "-O dltx",
-    PingFlag.TBT: "-O tbt",
-}
+# What scamper 20260420 (built without --enable-debug, so its asserts are
+# gone) records for an icmp-time ping to an IPv6 address: the probe reaches
+# scamper_probe() as ICMP over IPv6, for which it has no sender (raw socket
+# path) or no builder (datalink path); nothing is sent.
+ICMP_TIME_V6_ERRMSG = {False: "no pr_dl and send_func", True: "no build_func"}
+
+PTB = "ptb"  # Probe.ident of a packet-too-big we send (-M)
 
 IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
 NS_PER_US = 1000
@@ -118,7 +142,9 @@ class PingTask:
 
     def __init__(self, command: PingCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, rng: random.Random | None = None,
-                 ifname: Callable[[int], str | None] | None = None) -> None:
+                 ifname: Callable[[int], str | None] | None = None,
+                 real_src: bytes | None = None,
+                 on_progress: Callable[[Ping], None] | None = None) -> None:
         self.cmd = command
         self.dst = command.dst.packed
         self.src = src
@@ -129,7 +155,12 @@ class PingTask:
         self._ifname = ifname
         self.proto = probe_proto(command, self.v6)
         self.method = command.method
-        self.base = bytes(base_payload(command, self.v6))
+        # -O spoof embeds the address we really have (``real_src``; the
+        # factory asks the kernel for it) ahead of the payload
+        self.real_src = real_src if real_src is not None else src
+        self.base = bytes(base_payload(command, self.v6,
+                                       self.real_src if embeds_src(command) else b""))
+        self.on_progress = on_progress
         self.sport = command.sport
         if self.sport == 0:
             # -F 0: scamper takes an OS-chosen port (TCP/UDP) or its pid (ICMP);
@@ -144,10 +175,30 @@ class PingTask:
         self.sports: tuple[int, ...] | None = None
         if command.is_vary_sport:
             self.sports = tuple(self.sport + i for i in range(command.attempts))
-        # datalink path: TCP methods always, others with -O dl; -O sockrx
-        # keeps ICMP replies on the socket path.
-        self.dl = command.is_tcp or PingFlag.DL in command.flags
+        # ping_dltx(): -r, -M, -O spoof and -O dltx transmit on the
+        # datalink, towards the router if there is one.  The datalink path
+        # (for replies too): TCP methods, -O dl, and those; -O sockrx keeps
+        # ICMP replies on the socket path.
+        self.spoof = PingFlag.SPOOF in command.flags
+        self.dltx = (command.rtr is not None or command.pmtu != 0 or self.spoof
+                     or PingFlag.DLTX in command.flags)
+        self.via: bytes | None = None
+        if self.dltx:
+            self.via = command.rtr.packed if command.rtr is not None else self.dst
+        self.dl = command.is_tcp or PingFlag.DL in command.flags or self.dltx
         self.sockrx = PingFlag.SOCKRX in command.flags
+        # scamper's datalink also sees the probes that leave through a socket
+        # while it is open (not those it sends itself: Linux never loops a
+        # packet socket's frames back to it): echo requests, UDP, and TCP
+        # with -O raw.  It then records that time as the probe's (flag DLTX);
+        # the kernel's transmit timestamp is that time.
+        self.txts = self.dl and not self.dltx and (
+            command.method is M.ICMP_ECHO or command.is_udp
+            or (command.is_tcp and PingFlag.RAW in command.flags and not self.v6))
+        # -M: replies are read on the datalink (before reassembly)
+        self.dl_rx = command.pmtu != 0
+        self.tbt = PingFlag.TBT in command.flags
+        self.quote: bytes | None = None  # a reply to quote in a PTB (-M)
 
         self.start: Timeval | None = None
         self.probes: builtins.list[_Sent] = []
@@ -173,11 +224,15 @@ class PingTask:
             return FINISHED
         if self.start is None:
             self.start = _timeval(now)
-            unsupported = self._unsupported()
-            if unsupported is not None:
+            if self.v6 and self.cmd.method is M.ICMP_TIME:
+                # there is no ICMPv6 timestamp request (see ICMP_TIME_V6_ERRMSG)
                 self.stop_reason = PingStop.ERROR
-                self.errmsg = f"{unsupported} is not supported by scamperd"
+                self.errmsg = ICMP_TIME_V6_ERRMSG[self.dltx]
                 return FINISHED
+        if self.quote is not None:
+            assert self.via is not None
+            packet = build_icmp_ptb(self.src, self.dst, self.cmd.pmtu, self.quote)
+            return SendProbe(Probe(self.dst, packet, PTB, self.via))
         seq = len(self.probes)
         if seq < self.cmd.attempts:
             if self.next_tx is None or now >= self.next_tx:
@@ -190,9 +245,12 @@ class PingTask:
         return Wait(self.deadline)
 
     def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+        if probe.ident == PTB:
+            self._ptb_sent(probe, tx, error)
+            return
         f: ProbeFields = probe.ident
         if error is not None:
-            self._stop_error(f, len(probe.packet), error)
+            self._stop_error(f, len(probe.packet), error, probe.via is not None)
             return
         if f.seq != len(self.probes) or self.stop_reason != PingStop.NONE:
             return  # a stale probe object; nothing of ours was outstanding
@@ -202,19 +260,48 @@ class PingTask:
         # scamper records the probe's sport only for the varying-sport
         # methods and only from the second probe on (``seq > 0``).
         sport = self.sports[f.seq] if self.sports is not None and f.seq > 0 else 0
-        self.probes.append(_Sent(tx, f.ipid, sport, flags))
+        if probe.txts:
+            # do_ping_handle_dl's outbound case: the datalink's time is the tx
+            flags |= RF.DLTX
+            self.probes.append(_Sent(probe.txts[0], f.ipid, sport, flags))
+        else:
+            self.probes.append(_Sent(tx, f.ipid, sport, flags))
+        if self.cmd.stream and len(self.probes) % self.cmd.stream == 0 \
+                and self.on_progress is not None:
+            self.on_progress(self.result(PingStop.INPROGRESS))
+        self._queue_wait(tx)
+
+    def _queue_wait(self, tx: int) -> None:
+        """The wait after a probe or a PTB sent at ``tx`` (do_ping_probe's queue:)."""
         if len(self.probes) < self.cmd.attempts:
             self.next_tx = tx + self.cmd.wait_probe_us * NS_PER_US
         else:
             self.deadline = tx + self.cmd.wait_timeout_us * NS_PER_US
 
+    def _ptb_sent(self, probe: Probe, tx: int, error: OSError | None) -> None:
+        self.quote = None
+        if error is not None:
+            if self.stop_reason == PingStop.NONE:
+                self.stop_reason = PingStop.ERROR
+                self.stop_data = (error.errno or 0) & 0xFF
+                self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), len(probe.packet),
+                                          ProbeFields(0, 0, 0, 0), error, datalink=True)
+            return
+        self._queue_wait(tx)
+
     def receive_reply(self, reply: Reply, now: int) -> None:
         if self.stop_reason != PingStop.NONE or not self.probes:
             return
+        if self.dl_rx != reply.dl:
+            return  # -M reads the datalink only; everyone else never sees it
         got = self._match(reply)
         if got is None:
             return
         seq, path = got
+        if (self.cmd.pmtu != 0 and reply.quote is None and reply.is_icmp
+                and self.quote is None and reply.size > self.cmd.pmtu):
+            # too big: have the destination told so before the next probe
+            self.quote = ptb_quote(reply.raw, self.v6, reply.size)
         if seq >= len(self.probes):
             return
         probe = self.probes[seq]
@@ -224,16 +311,30 @@ class PingTask:
         if path == "dl" and rtt < 0:
             return  # datalink: a reply cannot precede its probe
         probe.flags &= ~RF.PENDING
-        probe.replies.append(self._record(reply, probe, path, max(rtt, 0)))
+        rec = self._record(reply, probe, path, max(rtt, 0))
+        probe.replies.append(rec)
         if len(probe.replies) == 1:
-            self.replies += 1
+            if not self.tbt:
+                self.replies += 1
+            elif self.replies == 0 and not self._is_echo_reply(rec):
+                # TBT wants fragmented echo replies; anything else ends it
+                self.stop_reason = PingStop.COMPLETED
+            elif (rec.flags or 0) & RF.REPLY_IPID:
+                self.replies += 1  # only fragments carry an IPv6 IP-ID
         if self.cmd.stop_count != 0 and self.replies >= self.cmd.stop_count:
             self.stop_reason = PingStop.COMPLETED
 
     def halt(self) -> None:
         self.stop_reason = PingStop.HALTED
 
-    def result(self) -> Ping:
+    def _is_echo_reply(self, rec: PingReply) -> bool:
+        """SCAMPER_PING_REPLY_IS_ICMP_ECHO_REPLY."""
+        if self.v6:
+            return rec.proto == IPPROTO_ICMPV6 and rec.icmp_type == Icmp6.ECHO_REPLY
+        return rec.proto == IPPROTO_ICMP and rec.icmp_type == Icmp4.ECHOREPLY
+
+    def result(self, stop_reason: PingStop | None = None) -> Ping:
+        """The record; ``stop_reason`` INPROGRESS gives a ``-y`` snapshot."""
         cmd = self.cmd
         atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
         probes = [PingProbe(i, _timeval(p.tx), p.ipid, p.sport, p.flags, tuple(p.replies))
@@ -244,26 +345,14 @@ class PingTask:
             ping_sent=len(self.probes), probes=probes, list=self.list, cycle=self.cycle,
             userid=cmd.userid, src=Address(atype, self.src),
             rtr=Address(atype, cmd.rtr.packed) if cmd.rtr is not None else None,
-            stop_reason=self.stop_reason, stop_data=self.stop_data, errmsg=self.errmsg,
+            stop_reason=self.stop_reason if stop_reason is None else stop_reason,
+            stop_data=self.stop_data, errmsg=self.errmsg,
             data=cmd.data, wait_probe=Timeval.from_us(cmd.wait_probe_us),
             wait_timeout=Timeval.from_us(cmd.wait_timeout_us), attempts=cmd.attempts,
             size=cmd.size, method=int(cmd.method), ttl=cmd.ttl, tos=cmd.tos,
             sport=self.sport, dport=cmd.dport, icmpsum=cmd.icmpsum, tcpseq=cmd.tcpseq,
             tcpack=cmd.tcpack, stop_count=cmd.stop_count, pmtu=cmd.pmtu, tsps=tsps,
             flags=int(cmd.flags))
-
-    def _unsupported(self) -> str | None:
-        for flag, what in UNSUPPORTED_FLAGS.items():
-            if flag in self.cmd.flags:
-                return what
-        if self.cmd.rtr is not None:
-            return "-r"
-        if self.cmd.pmtu != 0:
-            return "-M"
-        if self.v6 and self.cmd.method is M.ICMP_TIME:
-            # there is no ICMPv6 timestamp; scamper's probe code asserts IPv4
-            return "-P icmp-time with an IPv6 destination"
-        return None
 
     # -- probes ------------------------------------------------------------
 
@@ -281,14 +370,16 @@ class PingTask:
         dport = cmd.dport + seq if cmd.is_icmp or cmd.is_vary_dport else cmd.dport
         f = ProbeFields(seq, ipid, sport, dport & 0xFFFF)
         packet = build_probe(cmd, self.src, self.dst, self.base, f, now)
-        return Probe(self.dst, packet, f)
+        return Probe(self.dst, packet, f, self.via, [] if self.txts else None)
 
-    def _stop_error(self, f: ProbeFields, packet_len: int, err: OSError) -> None:
+    def _stop_error(self, f: ProbeFields, packet_len: int, err: OSError,
+                    datalink: bool = False) -> None:
         if self.stop_reason != PingStop.NONE:
             return
         self.stop_reason = PingStop.ERROR
         self.stop_data = (err.errno or 0) & 0xFF
-        self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), packet_len, f, err)
+        self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), packet_len, f, err,
+                                  datalink=datalink or self.cmd.is_tcp)
 
     # -- matching ----------------------------------------------------------
 
@@ -320,6 +411,8 @@ class PingTask:
         cmd = self.cmd
         q = r.quote
         if r.is_icmp:
+            if self.spoof and self.sockrx:
+                return None  # a spoofing ping opens no ICMP socket to read from
             path = "dl" if self.dl and not self.sockrx else "icmp"
             if q is None:
                 want = REPLY_ICMP_TYPE.get((cmd.method, self.v6))
@@ -412,6 +505,9 @@ class PingTask:
                 tcp_flags = r.tcp_flags
             if not self.v6:
                 ipid32 = r.ipid
+                flags |= RF.REPLY_IPID
+            elif r.frag_id >= 0:
+                ipid32 = r.frag_id  # a fragmented reply's IPv6 identification
                 flags |= RF.REPLY_IPID
         else:
             proto = IPPROTO_ICMPV6 if self.v6 else IPPROTO_ICMP

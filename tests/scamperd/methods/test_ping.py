@@ -307,21 +307,6 @@ def test_ping_send_error_stops_with_scamper_errmsg() -> None:
     assert rec.ping_sent == 1
 
 
-@pytest.mark.parametrize(("args", "what"), [
-    ("-O spoof -S 10.200.1.9", "-O spoof"),
-    ("-O dltx", "-O dltx"),
-    ("-M 1300 -s 1400", "-M"),
-    ("-r 10.200.1.2", "-r"),
-    ("-P icmp-time", "-P icmp-time with an IPv6 destination"),
-])
-def test_ping_unsupported_options_stop_with_error(args: str, what: str) -> None:
-    t = task(f"{args} {'fd00:200:6::2' if 'time' in args else '10.200.6.2'}")
-    assert t.next_action(T0) is FINISHED
-    rec = roundtrip(t.result())
-    assert rec.stop_reason == PingStop.ERROR and rec.ping_sent == 0
-    assert rec.errmsg == f"{what} is not supported by scamperd"
-
-
 def test_ping_halt() -> None:
     t = task("-c 3 10.200.6.2")
     send(t, T0)
