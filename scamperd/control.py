@@ -40,6 +40,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, cast
 
 import trio
@@ -86,6 +87,7 @@ from . import methods
 from .config import SCAMPER_VERSION, Config
 from .engine.io import Engine
 from .engine.task import FINISHED, Action, MatchKey, Probe
+from .methods.trace.lss import STORE as LSS_STORE
 from .sources import Source, SourceSet
 
 # Output buffered for one client before we stop reading its commands.  A
@@ -214,19 +216,21 @@ class ClientSession:
         self.out += self.conn.send(event)
         self._wake.set()
 
-    def emit_record(self, rec: Any, task_id: int | None) -> None:
-        """One record as DATA: one warts object per block, or one JSON line."""
+    def emit_record(self, rec: Any, task_id: int | None, inprog: bool = False) -> None:
+        """One record as DATA: one warts object per block, or one JSON line;
+        ``inprog`` marks a ``-y`` snapshot (``DATA N id-M inprog``)."""
         if self.conn.format is Format.JSON:
             text = warts.to_json(rec)
             if text is not None:  # list records have no JSON form
-                self.emit(Data(text.encode(), task_id))
+                self.emit(Data(text.encode(), task_id, inprog))
             return
         assert self.writer is not None
         objs = self.writer.encode(rec)
         for i, obj in enumerate(objs):
             # Only the record itself carries the task id, not a list or
             # cycle definition the writer had to put before it.
-            self.emit(Data(obj, task_id if i == len(objs) - 1 else None))
+            last = i == len(objs) - 1
+            self.emit(Data(obj, task_id if last else None, inprog and last))
 
     async def writer_loop(self) -> None:
         """Write queued output; return once FLUSH has nothing left to write,
@@ -335,9 +339,9 @@ class ClientSession:
         elif isinstance(ev, SourceList):
             self.source_list(ev.name)
         elif isinstance(ev, LssClear):
-            # Local stop sets belong to trace's doubletree, and there are
-            # none until trace runs one: scamper fails an unknown name so.
-            self.emit(replies.lss_clear(ev.name, False))
+            # Local stop sets belong to trace's doubletree (the process's
+            # store); a name no trace has used yet fails, as in scamper.
+            self.emit(replies.lss_clear(ev.name, LSS_STORE.clear(ev.name)))
         elif isinstance(ev, RemoteAdd):
             # -R links are not implemented; scamper's own failure reply.
             self.emit(replies.REMOTE_ADD_FAILED)
@@ -486,7 +490,15 @@ class ClientSession:
             _log(f"could not create task for {src.name}: {e!r}")
             task = _FailedTask()
         engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+        if hasattr(task, "on_progress"):
+            # -y: in-progress snapshots go out as DATA ... inprog blocks
+            task.on_progress = partial(self._on_progress, src, task)
         return task
+
+    def _on_progress(self, src: Source, task: Any, rec: Any) -> None:
+        tid = src.running.get(task)
+        if tid is not None and not src.closed:
+            self.emit_record(rec, tid, inprog=True)
 
     def _on_more(self) -> None:
         if self.conn.state is State.ATTACHED:

@@ -11,7 +11,9 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from protocol.commands.trace import TraceCommand
+from warts.types.trace import TraceFlag
 
+from .dtree import DtreeTask
 from .probes import probe_proto
 from .task import TraceTask
 
@@ -34,5 +36,14 @@ def make_trace_task(command: TraceCommand, source: Any, engine: Engine) -> Trace
             # -s 0: the kernel's ephemeral port for scamper's bound socket;
             # we draw one from Linux's ephemeral range
             sport = random.randrange(32768, 61000)
-    return TraceTask(command, src=src, list=getattr(source, "list_info", None),
-                     cycle=getattr(source, "cycle_info", None), sport=sport)
+    cls = DtreeTask if command.is_doubletree else TraceTask
+    task = cls(command, src=src, list=getattr(source, "list_info", None),
+               cycle=getattr(source, "cycle_info", None), sport=sport)
+    if command.flags & TraceFlag.PMTUD:
+        # -M: the interface MTU towards dst (None: PMTUD is skipped, as when
+        # scamper cannot get it)
+        try:
+            task.ifmtu = engine.io.ifmtu_for(dst)
+        except OSError:
+            task.ifmtu = None
+    return task

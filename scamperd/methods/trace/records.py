@@ -40,6 +40,7 @@ class SentProbe:
     size: int
     replies: builtins.list[TraceReply] = field(default_factory=list)
     dl_rx: bool = False  # the datalink already saw an answer (TCP methods)
+    dl_tx: bool = False  # the datalink saw it leave; tx is that time (trace -M)
 
     def record(self) -> TraceProbe:
         return TraceProbe(self.ttl, self.attempt, self.size, timeval(self.tx),
@@ -56,7 +57,12 @@ def rtt_us(tp: SentProbe, r: Reply, now: int) -> int:
 def icmp_hop(r: Reply, tp: SentProbe, now: int, tcp_method: bool) -> TraceReply:
     """trace_icmp_hop()."""
     flags = int(RF.REPLY_TTL)
-    if tcp_method:
+    if tp.dl_tx:
+        # trace -M reads scamper's datalink during the trace: the probe's
+        # time is when it left (dlout_apply), the reply's when it arrived
+        # (dlin_trace); measured against Debian's scamper in the test bed
+        flags |= RF.TS_DL_TX | RF.TS_DL_RX
+    elif tcp_method:
         # TCP traces read scamper's datalink, whose receive time wins.
         # (It sends on that datalink too, but Linux does not loop a
         # packet socket's own sends back to it, so no TS_DL_TX: measured

@@ -58,6 +58,8 @@ from ...engine.packets import IPPROTO_TCP, Reply
 from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
 from .modes import PMTUD_MODES, Mode
 from .parallel import Parallel
+from .pmtud import Pmtud
+from .pmtud import start as pmtud_start
 from .probes import (
     ICMP_TYPES,
     TCP_TYPES,
@@ -82,6 +84,13 @@ from .records import (
 NS_PER_US = 1000
 NS_PER_SEC = 1_000_000_000
 _PARALLEL_MODES = frozenset((Mode.PARALLEL, Mode.PARALLEL_FINISH))
+# probes whose datalink times scamper applies (dlout_apply and dlin_trace)
+_DL_TIMED_MODES = frozenset((Mode.TRACE, Mode.PARALLEL, Mode.PARALLEL_FINISH))
+# probes stored as hops of the trace (scamper's MODE_IS_TRACE/DTREE/PARALLEL)
+_HOP_MODES = frozenset((Mode.TRACE, Mode.DTREE_FIRST, Mode.DTREE_FWD, Mode.DTREE_BACK,
+                        Mode.PARALLEL))
+# probes whose replies handleicmp_trace() takes
+_TRACE_PROBE_MODES = frozenset((Mode.TRACE, Mode.DTREE_FWD, Mode.DTREE_BACK))
 
 
 # k(n): probes to send at one hop to rule out, at 95% / 99% confidence, a
@@ -99,7 +108,8 @@ class TraceTask:
     """One traceroute (see the module docstring)."""
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
-                 cycle: CycleInfo | None = None, sport: int | None = None) -> None:
+                 cycle: CycleInfo | None = None, sport: int | None = None,
+                 ifmtu: int | None = None) -> None:
         self.cmd = command
         self.dst: bytes = command.dst.packed
         self.src = src
@@ -146,6 +156,10 @@ class TraceTask:
         self.wait_until: int | None = None
         self.last_tx = 0
         self._settled = False
+        # -M: the MTU of the interface towards dst (from the engine), and
+        # the PMTUD phase's state once it starts (.pmtud)
+        self.ifmtu = ifmtu
+        self.pmtud: Pmtud | None = None
 
     # -- the Task contract ------------------------------------------------
 
@@ -184,7 +198,7 @@ class TraceTask:
         pid, ttl, size, mode = probe.ident
         if self.done or pid != len(self.sent) or not self.want_probe:
             return  # a stale probe object
-        if mode in (Mode.TRACE, Mode.DTREE_FWD, Mode.DTREE_BACK, Mode.PARALLEL):
+        if mode in _HOP_MODES:
             # scamper makes room for the hop before sending
             self.hop_count = max(self.hop_count, ttl)
         if error is not None:
@@ -197,11 +211,16 @@ class TraceTask:
             self.attempt += 1
             attempt = self.attempt
         sp = SentProbe(pid, ttl, attempt, mode, tx, size)
+        if probe.txts:
+            sp.tx, sp.dl_tx = probe.txts[0], True  # the datalink's time (-M)
         self.sent.append(sp)
         if mode == Mode.LASTDITCH:
             assert self.lastditch is not None
             self.lastditch.append(sp)
-        elif mode in (Mode.TRACE, Mode.DTREE_FWD, Mode.DTREE_BACK, Mode.PARALLEL):
+        elif mode in PMTUD_MODES:
+            assert self.pmtud is not None
+            self.pmtud.probes.append(sp)
+        elif mode in _HOP_MODES:
             self.hops.setdefault(ttl, []).append(sp)
         self.last_tx = tx
         self._queue(tx)
@@ -262,17 +281,14 @@ class TraceTask:
             confidence=cmd.confidence, probe_size=cmd.probe_size, sport=self.sport,
             dport=cmd.dport, offset=cmd.offset, probec=len(self.sent),
             hop_count=self.hop_count, stop_hop=self.stop_hop, errmsg=self.errmsg,
-            probes=probes, lastditch=lastditch)
+            probes=probes, lastditch=lastditch,
+            pmtud=self.pmtud.record() if self.pmtud is not None else None)
 
     # -- what scamperd does not do (yet) ----------------------------------
 
     def _unsupported(self) -> str | None:
         cmd = self.cmd
         f = self.flags
-        if f & TraceFlag.PMTUD:
-            return "-M"
-        if f & TraceFlag.DOUBLETREE:
-            return "doubletree (-z/-Z)"
         if cmd.offset:
             return "-o"
         if cmd.rtr is not None:
@@ -286,8 +302,9 @@ class TraceTask:
     # -- probing -------------------------------------------------------------
 
     def probe_size_for(self, mode: Mode) -> int | None:
-        """The size of the next probe in ``mode``; None = the trace's size.
-        (The PMTUD modes will choose theirs here.)"""
+        """The size of the next probe in ``mode``; None = the trace's size."""
+        if mode in PMTUD_MODES and self.pmtud is not None:
+            return self.pmtud.size
         return None
 
     def _probe(self) -> Probe:
@@ -298,7 +315,16 @@ class TraceTask:
         size = self.probe_size_for(self.mode)
         packet = build_probe(self.spec, pid, ttl, size=size,
                              zero_payload=self.mode in PMTUD_MODES)
-        return Probe(self.dst, packet, (pid, ttl, len(packet), self.mode))
+        # scamper sends PMTUD probes on the datalink: no kernel path MTU
+        # check, no fragmentation
+        via = self.dst if self.mode in PMTUD_MODES else None
+        # with -M scamper reads the datalink during the trace, which sees
+        # the trace's probes leave (not TCP's: sent on that datalink)
+        txts: list[int] | None = None
+        if self.flags & TraceFlag.PMTUD and self.method not in TCP_TYPES and \
+                self.mode in _DL_TIMED_MODES:
+            txts = []
+        return Probe(self.dst, packet, (pid, ttl, len(packet), self.mode), via, txts)
 
     def _queue(self, now: int) -> None:
         """trace_queue(): wait for the last probe's answer, or send on."""
@@ -355,9 +381,17 @@ class TraceTask:
             return
         self.done = True
 
+    def _hop_answered(self, hop: TraceReply, now: int) -> bool:
+        """Hook: the working hop has its answer (after -Q / -c).  Return True
+        when a later mode took over (doubletree's backward probing, in
+        :mod:`.dtree`); the plain trace goes on to the next hop."""
+        return False
+
     def after_trace(self, now: int) -> bool:
         """Hook for PMTUD / doubletree: start another phase and return True,
-        or return False to finish.  Nothing follows the trace yet."""
+        or return False to finish.  -M starts PMTUD (:mod:`.pmtud`)."""
+        if self.flags & TraceFlag.PMTUD:
+            return pmtud_start(self, now)
         return False
 
     def _stop_reason(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
@@ -489,6 +523,8 @@ class TraceTask:
             # no answer to any last-ditch probe
             self._stop(TraceStop.GAPLIMIT, 0)
             self.done = True
+        elif self.mode in PMTUD_MODES and self.pmtud is not None:
+            self.pmtud.timeout(self, now)
 
     def _timeout_trace(self, now: int) -> None:
         """timeout_trace(): every attempt at this hop went unanswered."""
@@ -533,6 +569,8 @@ class TraceTask:
             if tp.mode == Mode.LASTDITCH:
                 self._stop(TraceStop.GAPLIMIT, 0)
                 self.done = True
+        elif self.mode in PMTUD_MODES and self.pmtud is not None:
+            self.pmtud.handle_icmp(self, r, tp, now)
 
     def _dispatch_tcp(self, r: Reply, tp: SentProbe, now: int) -> None:
         if self.mode == Mode.TRACE:
@@ -544,10 +582,12 @@ class TraceTask:
             self._stop(TraceStop.GAPLIMIT if tp.mode == Mode.LASTDITCH
                        else TraceStop.COMPLETED, 0)
             self.done = True
+        elif self.mode in PMTUD_MODES and self.pmtud is not None:
+            self.pmtud.handle_tcp(self, r, tp, now)
 
     def _handleicmp_trace(self, r: Reply, tp: SentProbe, now: int) -> None:
         """handleicmp_trace()."""
-        if tp.mode != Mode.TRACE:
+        if tp.mode not in _TRACE_PROBE_MODES:
             return
         hop = icmp_hop(r, tp, now, self.method in TCP_TYPES)
         tp.replies.append(hop)
@@ -574,6 +614,8 @@ class TraceTask:
                     return
             self._conf_reset()
         self.attempt = 0
+        if self._hop_answered(hop, now):
+            return
         if self.back:
             if self.ttl > self.firsthop:
                 self.ttl -= 1

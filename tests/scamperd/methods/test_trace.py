@@ -599,7 +599,7 @@ def test_trace_back_probes_downwards() -> None:
     assert rec.stop_reason == TraceStop.COMPLETED
 
 
-@pytest.mark.parametrize("args", ["-M", "-z 10.200.2.2", "-O dl", "-O ptr"])
+@pytest.mark.parametrize("args", ["-O dl", "-O ptr"])
 def test_trace_unsupported_options_stop_with_error(args: str) -> None:
     t = task(f"{args} 10.200.6.2")
     assert t.next_action(T0) is FINISHED
