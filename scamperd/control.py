@@ -114,6 +114,7 @@ class Server:
         self.command = config.command
         self.monitorname = config.monitorname
         self.nameserver = config.nameserver
+        engine.resolver.nameserver = config.nameserver  # trace -O ptr asks it
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.context = CommandContext(pid=self.pid)
@@ -386,6 +387,7 @@ class ClientSession:
             srv.monitorname = None if value is None else str(value)
         else:
             srv.nameserver = str(value)
+            srv.engine.resolver.nameserver = srv.nameserver
         self.emit(replies.OK)
 
     def source_list(self, name: str | None) -> None:

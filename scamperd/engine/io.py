@@ -42,6 +42,7 @@ from collections.abc import Callable
 import trio
 
 from . import datalink
+from .dns import Resolver
 from .packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
@@ -330,6 +331,8 @@ class Engine:
         self._dl_tasks: dict[object, tuple[MatchKey, ...]] = {}
         self._dl_keys: dict[MatchKey, int] = {}
         self._dl_scope: trio.CancelScope | None = None
+        # PTR lookups (trace -O ptr); the control session sets its nameserver
+        self.resolver = Resolver()
 
     def want_datalink(self, task: object, keys: tuple[MatchKey, ...]) -> None:
         """Give ``task`` the replies the datalink sees under ``keys`` (as
@@ -477,6 +480,7 @@ class Engine:
                 except OSError:
                     pass
                 self._start_dl()
+                await nursery.start(self.resolver.run)
                 task_status.started()
                 sched = self.sched
                 while True:

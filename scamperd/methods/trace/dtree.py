@@ -50,7 +50,6 @@ from ...engine.packets import Reply
 from ...engine.task import Action
 from .lss import STORE, LssStore
 from .modes import Mode
-from .probes import TCP_TYPES
 from .records import SentProbe, icmp_hop
 from .task import TraceTask
 
@@ -84,8 +83,8 @@ class DtreeTask(TraceTask):
             self.lsst = self.lss_store.get(self.lss_name)
         return super().next_action(now)
 
-    def result(self) -> Trace:
-        rec = super().result()
+    def result(self, stop_reason: TraceStop | None = None) -> Trace:
+        rec = super().result(stop_reason)
         atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
         dtree = TraceDtree(
             firsthop=self.dtree_firsthop,
@@ -171,7 +170,7 @@ class DtreeTask(TraceTask):
                 self._queue(now)
                 return
             at_one = True  # nothing before it to probe
-        hop = icmp_hop(r, tp, now, self.method in TCP_TYPES)
+        hop = icmp_hop(r, tp, now, self.tcp_dl)
         tp.replies.append(hop)
         if at_one:
             self.firsthop = 1

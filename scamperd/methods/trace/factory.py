@@ -39,6 +39,9 @@ def make_trace_task(command: TraceCommand, source: Any, engine: Engine) -> Trace
     cls = DtreeTask if command.is_doubletree else TraceTask
     task = cls(command, src=src, list=getattr(source, "list_info", None),
                cycle=getattr(source, "cycle_info", None), sport=sport)
+    if command.flags & TraceFlag.PTR:
+        # -O ptr: names come from the daemon's resolver (scamper's own DNS)
+        task.ptr_lookup = engine.resolver.ptr
     if command.flags & TraceFlag.PMTUD:
         # -M: the interface MTU towards dst (None: PMTUD is skipped, as when
         # scamper cannot get it)

@@ -62,7 +62,6 @@ from warts.types.trace import (
 
 from ...engine.packets import Reply
 from .modes import Mode
-from .probes import TCP_TYPES
 from .records import SentProbe, icmp_hop, tcp_hop
 
 if TYPE_CHECKING:
@@ -357,7 +356,7 @@ class Pmtud:
 
     def _hop(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> Hop:
         """trace_icmp_hop(): record the reply with its probe."""
-        reply = icmp_hop(r, tp, now, t.method in TCP_TYPES)
+        reply = icmp_hop(r, tp, now, t.tcp_dl)
         tp.replies.append(reply)
         return Hop(tp, reply)
 

@@ -11,6 +11,15 @@ scamper_trace_do.c.  Every probe carries scamper's probe id (``id``: the
 | icmp | ICMP id = sport | ICMP seq = id |
 | icmp-paris | ICMP id = sport, checksum = dport (payload bytes 0-1) | ICMP seq = id |
 | tcp, tcp-ack | sport, dport, seq = ack = win = 0, SYN / ACK | v4 IP-ID, v6 flow = id + 1 |
+| any, ``-o`` (IPv6) | fragment id high 16 bits = sport | fragment id low 16 bits, data bytes 0-3 |
+
+With ``-o OFFSET`` (IPv6 only) every probe is a lone non-first fragment
+(scamper_ip6_frag_build): the IPv6 header, a fragment header with that
+offset (in 8-byte units, M clear) and identification ``sport << 16 | id``
+naming the method's protocol as next header, then the payload, whose first
+four bytes are ``id`` (big-endian).  No transport header: the probe size
+counts only the IPv6 header (trace_probe_headerlen), so the packet is the
+probe size plus the 8-byte fragment header.
 
 Every IPv4 probe has DF set and IP-ID = id + 1 (scamper counts from one so
 that routers that zero the quoted IP-ID cannot confuse matching).
@@ -18,12 +27,14 @@ that routers that zero the quoted IP-ID cannot confuse matching).
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass
 
 from warts.types.trace import TraceType
 
 from ...engine.packets import (
+    IPPROTO_FRAGMENT,
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
@@ -34,6 +45,7 @@ from ...engine.packets import (
     TcpFlag,
     build_icmp_echo,
     build_ip,
+    build_ipv6,
     build_tcp,
     build_udp,
     checksum,
@@ -50,6 +62,8 @@ TCP_TYPES = frozenset((T.TCP, T.TCP_ACK))
 TRANSPORT_HDR = {IPPROTO_UDP: 8, IPPROTO_ICMP: 8, IPPROTO_ICMPV6: 8, IPPROTO_TCP: 20}
 
 _H = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_FRAG = struct.Struct(">BBHI")  # next header, reserved, offset | M, identification
 
 
 def probe_proto(method: int, v6: bool) -> int:
@@ -81,6 +95,7 @@ class ProbeSpec:
     payload: bytes          # the -p payload (b"" for zeros)
     payload_size: int       # probe size less headers
     const_payload: bool = False  # -O const-payload
+    offset: int = 0              # -o: IPv6 fragment offset, 8-byte units
 
     @property
     def v6(self) -> bool:
@@ -106,6 +121,8 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
     if size is not None:
         spec = _resized(spec, size)
     payload = _payload(spec, zero_payload)
+    if spec.offset:
+        return _fragment(spec, pid, ttl, payload)
     m = spec.method
     flow = 0
     if m in UDP_TYPES:
@@ -153,10 +170,18 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
                     ipid=(pid + 1) & 0xFFFF, df=True, flow=flow & 0xFFFFF)
 
 
+def _fragment(spec: ProbeSpec, pid: int, ttl: int, payload: bytearray) -> bytes:
+    """A -o probe: a non-first IPv6 fragment (see the module docstring)."""
+    _U32.pack_into(payload, 0, pid & 0xFFFFFFFF)
+    frag = _FRAG.pack(probe_proto(spec.method, True), 0, (spec.offset << 3) & 0xFFF8,
+                      ((spec.sport << 16) | (pid & 0xFFFF)) & 0xFFFFFFFF)
+    return build_ipv6(spec.src, spec.dst, IPPROTO_FRAGMENT, frag + bytes(payload),
+                      hlim=ttl, tclass=spec.tos)
+
+
 def _resized(spec: ProbeSpec, size: int) -> ProbeSpec:
-    return ProbeSpec(spec.method, spec.src, spec.dst, spec.sport, spec.dport, spec.tos,
-                     spec.payload, size - header_size(spec.method, spec.v6),
-                     spec.const_payload)
+    hdr = 40 if spec.offset else header_size(spec.method, spec.v6)
+    return dataclasses.replace(spec, payload_size=size - hdr)
 
 
 def ipid_fudge(ipid: int, id_next: int) -> int | None:
@@ -185,6 +210,8 @@ def match_icmp(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:
     """
     m = spec.method
     q = r.quote
+    if spec.offset:
+        return _match_fragment(spec, r, id_next)
     if q is None:
         if m in ICMP_TYPES and r.is_echo_reply() and r.icmp_id == spec.sport \
                 and r.icmp_seq < id_next:
@@ -234,6 +261,24 @@ def match_icmp(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:
     if pid is None or not 0 <= pid < id_next:
         return None
     return pid
+
+
+def _match_fragment(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:
+    """do_trace_handle_icmp() for -o: an error quoting a fragment with our
+    offset, protocol and source port in the identification's high bits.
+
+    scamper reads the id from the quoted data's first four bytes; it is also
+    the identification's low 16 bits (as built), which is what we read: the
+    quote parser keeps no data past a non-first fragment's header.
+    """
+    q = r.quote
+    if q is None or not (r.is_ttl_exceeded() or r.is_unreach() or r.is_ptb()):
+        return None
+    if q.offset != spec.offset or q.proto != probe_proto(spec.method, True) \
+            or q.ipid >> 16 != spec.sport:
+        return None
+    pid = q.ipid & 0xFFFF
+    return pid if pid < id_next else None
 
 
 def match_tcp(spec: ProbeSpec, r: Reply, id_next: int) -> int | None:

@@ -8,6 +8,7 @@ this module decides what is recorded.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from dataclasses import dataclass, field
 
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
@@ -17,7 +18,7 @@ from warts.wire import IcmpExt, Timeval
 from ...engine.packets import Reply, parse_icmp_extensions
 from ...engine.task import Probe
 from .modes import Mode
-from .probes import ICMP_TYPES, UDP_TYPES
+from .probes import ICMP_TYPES, TCP_TYPES
 
 RF = TraceReplyFlag
 NS_PER_US = 1000
@@ -40,7 +41,8 @@ class SentProbe:
     size: int
     replies: builtins.list[TraceReply] = field(default_factory=list)
     dl_rx: bool = False  # the datalink already saw an answer (TCP methods)
-    dl_tx: bool = False  # the datalink saw it leave; tx is that time (trace -M)
+    dl_tx: bool = False  # the datalink saw it leave; tx is that time (-M, -O dl)
+    dl_rxts: bool = False  # the datalink is open (-r, -o, -O dl) and times replies
 
     def record(self) -> TraceProbe:
         return TraceProbe(self.ttl, self.attempt, self.size, timeval(self.tx),
@@ -58,14 +60,14 @@ def icmp_hop(r: Reply, tp: SentProbe, now: int, tcp_method: bool) -> TraceReply:
     """trace_icmp_hop()."""
     flags = int(RF.REPLY_TTL)
     if tp.dl_tx:
-        # trace -M reads scamper's datalink during the trace: the probe's
-        # time is when it left (dlout_apply), the reply's when it arrived
-        # (dlin_trace); measured against Debian's scamper in the test bed
-        flags |= RF.TS_DL_TX | RF.TS_DL_RX
-    elif tcp_method:
-        # TCP traces read scamper's datalink, whose receive time wins.
-        # (It sends on that datalink too, but Linux does not loop a
-        # packet socket's own sends back to it, so no TS_DL_TX: measured
+        # the datalink saw the probe leave (-O dl, -M's trace phase): its
+        # time is the probe's (dlout_apply).  The reply is the socket's
+        # until the datalink's copy of it arrives (:func:`dl_seen`).
+        flags |= RF.TS_DL_TX | RF.TS_SOCK_RX
+    elif tcp_method or tp.dl_rxts:
+        # TCP traces read scamper's datalink, whose receive time wins, as
+        # with -r.  (It sends on that datalink too, but Linux does not loop
+        # a packet socket's own sends back to it, so no TS_DL_TX: measured
         # against Debian's scamper in the test bed.)
         flags |= RF.TS_DL_RX
     else:
@@ -83,6 +85,19 @@ def icmp_hop(r: Reply, tp: SentProbe, now: int, tcp_method: bool) -> TraceReply:
         icmp_q_ipl=q.size if q is not None else None,
         icmp_q_ttl=q.ttl if q is not None else None,
         icmp_q_tos=q.tos if q is not None else None, icmp_exts=exts)
+
+
+def dl_seen(tp: SentProbe) -> None:
+    """dlin_trace(): the datalink's copy of the first reply to a probe it saw
+    leave arrives after the socket's, and its time replaces the socket's.
+    scamper handles it only while the trace runs, so the reply that ends a
+    trace keeps TS_SOCK_RX (measured against Debian's scamper, -O dl)."""
+    if not tp.replies or tp.dl_rx:
+        return
+    tp.dl_rx = True
+    first = tp.replies[0]
+    flags = ((first.flags or 0) & ~RF.TS_SOCK_RX) | RF.TS_DL_RX
+    tp.replies[0] = dataclasses.replace(first, flags=int(flags))
 
 
 def tcp_hop(r: Reply, tp: SentProbe, now: int) -> TraceReply:
@@ -105,7 +120,17 @@ def is_unreach_port(hop: TraceReply) -> bool:
     return (hop.icmp_code or 0) == (4 if hop.addr.atype == ADDR_IPV6 else 3)
 
 
-def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError) -> str:
+def named(probe: TraceProbe, names: dict[bytes, str | None]) -> TraceProbe:
+    """``probe`` with the PTR names known so far in its replies (-O ptr)."""
+    if not names or all(names.get(r.addr.raw) is None for r in probe.replies):
+        return probe
+    return dataclasses.replace(probe, replies=tuple(
+        r if (name := names.get(r.addr.raw)) is None else dataclasses.replace(r, name=name)
+        for r in probe.replies))
+
+
+def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError,
+                datalink: bool = False) -> str:
     """The errmsg scamper records when sending fails: the message of the
     probe function that failed (as for ping), then strerror.
 
@@ -115,23 +140,23 @@ def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError) -> 
     | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
     | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
     | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | UDP payload |
-    | TCP (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
+    | TCP, -r, -o (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
     """
     v6 = len(probe.dst) == 16
     pkt = probe.packet
     n = len(pkt)
     hl = 40 if v6 else 20
-    if method in ICMP_TYPES:
+    if datalink or method in TCP_TYPES:
+        what = f"dl_linux_tx {n + 14} bytes failed"
+    elif method in ICMP_TYPES:
         seq = int.from_bytes(pkt[hl + 6:hl + 8], "big")
         fam = "icmp6" if v6 else "icmp4"
         what = (f"{fam}_probe could not send to {dst} ({ttl} ttl, {seq} seq, "
                 f"{n - 40 if v6 else n} len)")
-    elif method in UDP_TYPES:
+    else:
         dport = int.from_bytes(pkt[hl + 2:hl + 4], "big")
         if v6:
             what = f"udp6_probe could not send to {dst} ({ttl} hlim, {dport} dport, {n - 48} len)"
         else:
             what = f"udp4_probe could not send to {dst} ({ttl} ttl, {dport} dport, {n} len)"
-    else:
-        what = f"dl_linux_tx {n + 14} bytes failed"
     return f"{what}: {err.strerror}" if err.errno else what

@@ -11,19 +11,41 @@ another wait, the next probe is sent, exactly as scamper's queue puts a task
 whose wait expired back on the probe queue.
 
 Per hop (``ttl``, from ``-f`` up): send probe ``attempt`` (1-based), wait
-``-w`` for an answer.  A reply to the hop being worked moves on to ttl+1 at
-once, unless ``-Q`` (every one of the ``-q`` attempts is sent) or ``-c``
-(``k(n)`` probes for ``n`` distinct interfaces seen, scamper's confidence
-table) asks for more.  After the last attempt times out the hop is given up,
-then the hop limit and the gap limit are checked; with ``-G lastditch`` a
-dead path gets ``-q`` last-ditch probes at TTL 255.  Every reply is checked
-for a reason to stop (:meth:`TraceTask._stop_reason`, scamper's precedence);
-late replies for earlier hops are recorded and can stop the trace too.
+``-w`` for an answer; what an answer does is :mod:`.replies` (``-Q``, ``-c``,
+late replies), why the trace stops is :mod:`.stop` (scamper's precedence).
+After the last attempt times out the hop is given up, then the hop limit and
+the gap limit are checked; with ``-G lastditch`` a dead path gets ``-q``
+last-ditch probes at TTL 255.
 
 Probe ids, which routers quote back, are the 0-based count of probes sent;
 :mod:`.probes` builds the packets and recovers the id from replies,
 :mod:`.records` makes the hop records, and :mod:`.parallel` runs ``-N``
 (several hops in flight, MODE_PARALLEL) with the same stop rules.
+
+The datalink (do_trace_handle_dl)
+---------------------------------
+scamper opens a datalink for ``-M``, ``-O dl``, ``-r``, ``-o`` and the TCP
+methods.  Probes it sends itself (``-r`` towards the router, ``-o``
+fragments, PMTUD probes; :attr:`Probe.via`) it never sees leave on Linux;
+probes sent through a socket while it is open (``-O dl``, ``-M``'s trace
+phase) it sees leave, and that time becomes the probe's (TS_DL_TX, from the
+kernel's transmit timestamp: ``Probe.txts``).  The reply then comes from
+the socket first and the datalink's copy upgrades it to TS_DL_RX while the
+trace still runs (:func:`.records.dl_seen`).  With ``-r`` (and TCP) every
+reply is the datalink's; with ``-o`` none is (a quoted fragment has no
+transport header for the datalink to match).  All measured against Debian's
+scamper in the test bed.
+
+Streams and names
+-----------------
+``-y N``: after every N-th probe the task hands an in-progress copy of its
+record (stop reason INPROGRESS) to :attr:`TraceTask.on_progress`, as
+scamper's trace_stream() queues a duplicate of the task.  ``-O ptr``: each
+new reply address is looked up (:attr:`TraceTask.ptr_lookup`, the daemon's
+resolver, scamper's scamper_do_host_do_ptr); the trace never waits for the
+answers, and a name that arrived before the record is made is recorded with
+every reply from that address (hop flag 20), as scamper's trace_hop_ptr_cb
+fills in the hops.
 
 Seams for the later phases
 --------------------------
@@ -40,7 +62,9 @@ mode choose the size of the next probe.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from protocol.commands.trace import TraceCommand
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
@@ -50,7 +74,6 @@ from warts.types.trace import (
     TraceFlag,
     TraceGapAction,
     TraceLastditch,
-    TraceReply,
     TraceStop,
 )
 
@@ -61,9 +84,7 @@ from .parallel import Parallel
 from .pmtud import Pmtud
 from .pmtud import start as pmtud_start
 from .probes import (
-    ICMP_TYPES,
     TCP_TYPES,
-    UDP_TYPES,
     ProbeSpec,
     build_probe,
     header_size,
@@ -71,15 +92,10 @@ from .probes import (
     match_tcp,
     probe_proto,
 )
-from .records import (
-    SentProbe,
-    icmp_hop,
-    is_unreach,
-    is_unreach_port,
-    send_errmsg,
-    tcp_hop,
-    timeval,
-)
+from .records import SentProbe, dl_seen, named, timeval
+from .replies import CONFIDENCE_K, CONFIDENCE_MAX_N, ReplyHandling
+
+__all__ = ["CONFIDENCE_K", "CONFIDENCE_MAX_N", "Mode", "PtrLookup", "TraceTask"]
 
 NS_PER_US = 1000
 NS_PER_SEC = 1_000_000_000
@@ -89,22 +105,13 @@ _DL_TIMED_MODES = frozenset((Mode.TRACE, Mode.PARALLEL, Mode.PARALLEL_FINISH))
 # probes stored as hops of the trace (scamper's MODE_IS_TRACE/DTREE/PARALLEL)
 _HOP_MODES = frozenset((Mode.TRACE, Mode.DTREE_FIRST, Mode.DTREE_FWD, Mode.DTREE_BACK,
                         Mode.PARALLEL))
-# probes whose replies handleicmp_trace() takes
-_TRACE_PROBE_MODES = frozenset((Mode.TRACE, Mode.DTREE_FWD, Mode.DTREE_BACK))
+
+# The daemon's PTR lookup: (address, callback with the name or None) ->
+# False when there is no nameserver to ask (no lookup is made).
+PtrLookup = Callable[[bytes, Callable[[str | None], None]], bool]
 
 
-# k(n): probes to send at one hop to rule out, at 95% / 99% confidence, a
-# load balancer with more than n next hops (scamper's k() table; rows n=2..25).
-CONFIDENCE_K = {
-    95: (6, 11, 16, 21, 27, 33, 38, 44, 51, 57, 63, 70, 76, 83, 90, 96, 103, 110, 117,
-         124, 131, 138, 145, 152),
-    99: (8, 15, 21, 28, 36, 43, 51, 58, 66, 74, 82, 90, 98, 106, 115, 123, 132, 140,
-         149, 157, 166, 175, 183, 192),
-}
-CONFIDENCE_MAX_N = 25
-
-
-class TraceTask:
+class TraceTask(ReplyHandling):
     """One traceroute (see the module docstring)."""
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
@@ -120,16 +127,36 @@ class TraceTask:
         self.flags = int(command.flags)
         self.sport = command.sport if sport is None else sport
         self.proto = probe_proto(self.method, self.v6)
-        self.header_size = header_size(self.method, self.v6)
+        # trace_probe_headerlen(): a -o fragment carries no transport header
+        self.header_size = 40 if command.offset else header_size(self.method, self.v6)
         self.spec = ProbeSpec(
             self.method, src, self.dst, self.sport, command.dport, command.tos,
             bytes(command.payload or b""), command.probe_size - self.header_size,
-            const_payload=bool(self.flags & TraceFlag.CONSTPAYLOAD))
+            const_payload=bool(self.flags & TraceFlag.CONSTPAYLOAD), offset=command.offset)
         self.wait_timeout_ns = command.wait_timeout_us * NS_PER_US
         self.wait_probe_ns = command.wait_probe_us * NS_PER_US
         self.firsthop: int = command.firsthop
         self.back = bool(self.flags & TraceFlag.BACK)
         self.allattempts = bool(self.flags & TraceFlag.ALLATTEMPTS)
+        # scamper sends on its datalink towards the -r router, else the
+        # destination, with -r and -o (and in PMTUD modes, see _probe)
+        self.via: bytes | None = None
+        if command.rtr is not None:
+            self.via = command.rtr.packed
+        elif command.offset:
+            self.via = self.dst
+        # with -r the datalink times every reply (as for the TCP methods;
+        # measured against Debian's scamper).  Not with -o: scamper's
+        # datalink cannot match a quoted fragment, which has no transport
+        # header; -O dl and -M: see records.dl_seen
+        self.dl_rxts = command.rtr is not None and self.method not in TCP_TYPES
+        # TCP methods read every reply on the datalink, which cannot match
+        # an ICMP message quoting a -o fragment (no TCP header in it)
+        self.tcp_dl = self.method in TCP_TYPES and not command.offset
+        # ... and sees the probes a socket sends (-O dl, -M): their time is
+        # the datalink's
+        self.dl_txts = bool(self.flags & (TraceFlag.PMTUD | TraceFlag.DL)) \
+            and self.method not in TCP_TYPES and self.via is None
 
         self.mode = Mode.TRACE
         self.para: Parallel | None = None
@@ -160,24 +187,28 @@ class TraceTask:
         # the PMTUD phase's state once it starts (.pmtud)
         self.ifmtu = ifmtu
         self.pmtud: Pmtud | None = None
+        # -y: where in-progress copies go (the control session or the CLI)
+        self.on_progress: Callable[[Trace], None] | None = None
+        # -O ptr: the daemon's resolver, and the names it gave (None while
+        # a lookup is outstanding or when it found none)
+        self.ptr_lookup: PtrLookup | None = None
+        self.names: dict[bytes, str | None] = {}
 
     # -- the Task contract ------------------------------------------------
 
     def match_keys(self) -> Iterator[MatchKey]:
         """(proto, ICMP id or source port, target): every reply, direct or
-        quoted, carries them."""
-        yield (self.proto, self.sport, self.dst)
+        quoted, carries them.  A -o fragment has no transport header to
+        quote: its replies are keyed by target only."""
+        if self.cmd.offset:
+            yield (self.proto, None, self.dst)
+        else:
+            yield (self.proto, self.sport, self.dst)
 
     def next_action(self, now: int) -> Action:
         if self.start is None and not self.done:
             self.start = now
-            unsupported = self._unsupported()
-            if unsupported is not None:
-                self._stop(TraceStop.ERROR, 0)
-                self.errmsg = f"{unsupported} is not supported by scamperd"
-                self.done = True
-            else:
-                self.want_probe = True
+            self.want_probe = True
         while not self.done:
             if self.want_probe:
                 return SendProbe(self._probe())
@@ -210,9 +241,9 @@ class TraceTask:
         else:
             self.attempt += 1
             attempt = self.attempt
-        sp = SentProbe(pid, ttl, attempt, mode, tx, size)
+        sp = SentProbe(pid, ttl, attempt, mode, tx, size, dl_rxts=self.dl_rxts)
         if probe.txts:
-            sp.tx, sp.dl_tx = probe.txts[0], True  # the datalink's time (-M)
+            sp.tx, sp.dl_tx = probe.txts[0], True  # the datalink's time
         self.sent.append(sp)
         if mode == Mode.LASTDITCH:
             assert self.lastditch is not None
@@ -223,6 +254,10 @@ class TraceTask:
         elif mode in _HOP_MODES:
             self.hops.setdefault(ttl, []).append(sp)
         self.last_tx = tx
+        if self.cmd.stream and len(self.sent) % self.cmd.stream == 0 \
+                and self.on_progress is not None:
+            # trace_stream(): a copy of the trace as it stands, probe sent
+            self.on_progress(self.result(TraceStop.INPROGRESS))
         self._queue(tx)
 
     def receive_reply(self, reply: Reply, now: int) -> None:
@@ -234,10 +269,11 @@ class TraceTask:
             if pid is None:
                 return
             tp = self.sent[pid]
-            if self.method in TCP_TYPES:
+            if self.tcp_dl:
                 # scamper's datalink sees the ICMP message too and takes its
                 # receive time from there
                 tp.dl_rx = True
+            had = len(tp.replies)
             self._dispatch_icmp(reply, tp, now)
         elif reply.proto == IPPROTO_TCP:
             pid = match_tcp(self.spec, reply, n)
@@ -248,32 +284,48 @@ class TraceTask:
             if tp.dl_rx:
                 return
             tp.dl_rx = True
+            had = len(tp.replies)
             self._dispatch_tcp(reply, tp, now)
+        else:
+            return
+        if tp.dl_tx and not self.done and tp.mode in _DL_TIMED_MODES:
+            dl_seen(tp)
+        if self.ptr_lookup is not None and self.flags & TraceFlag.PTR:
+            for hop in tp.replies[had:]:
+                self._ptr(hop.addr.raw)
 
     def halt(self) -> None:
         self.stop_reason = TraceStop.HALTED
         self.done = True
 
-    def result(self) -> Trace:
+    def result(self, stop_reason: TraceStop | None = None) -> Trace:
+        """The record; ``stop_reason`` INPROGRESS gives a ``-y`` snapshot."""
         cmd = self.cmd
-        if self.para is not None and not self._settled and \
-                self.stop_reason != TraceStop.INPROGRESS:
+        inprog = stop_reason == TraceStop.INPROGRESS
+        if self.para is not None and not self._settled and not inprog:
             # do_trace_write(): a parallel trace's stop reason is settled by
             # scanning the hops in order (a later hop may have stopped first)
             self._settled = True
             self._stop_process()
         atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
-        probes = [p.record() for ttl in sorted(self.hops) for p in self.hops[ttl]]
+        names = self.names
+        probes = [named(p.record(), names) for ttl in sorted(self.hops)
+                  for p in self.hops[ttl]]
         lastditch = None
         if self.lastditch is not None:
-            lastditch = TraceLastditch(tuple(p.record() for p in self.lastditch))
+            lastditch = TraceLastditch(tuple(named(p.record(), names) for p in self.lastditch))
+        pmtud = self.pmtud.record() if self.pmtud is not None else None
+        if pmtud is not None and names:
+            pmtud = dataclasses.replace(
+                pmtud, probes=tuple(named(p, names) for p in pmtud.probes))
         rtr = cmd.rtr
         return Trace.build(
             Address(atype, self.dst), src=Address(atype, self.src),
             rtr=Address(atype, rtr.packed) if rtr is not None else None,
             list=self.list, cycle=self.cycle, userid=cmd.userid,
             start=timeval(self.start or 0), type=self.method,
-            stop_reason=self.stop_reason, stop_data=self.stop_data, flags=self.flags,
+            stop_reason=self.stop_reason if stop_reason is None else stop_reason,
+            stop_data=self.stop_data, flags=self.flags,
             attempts=cmd.attempts, hoplimit=cmd.hoplimit, squeries=cmd.squeries,
             gaplimit=cmd.gaplimit, gapaction=int(cmd.gapaction), firsthop=self.firsthop,
             tos=cmd.tos, wait_timeout=self.wait_timeout_ns // NS_PER_SEC,
@@ -281,23 +333,20 @@ class TraceTask:
             confidence=cmd.confidence, probe_size=cmd.probe_size, sport=self.sport,
             dport=cmd.dport, offset=cmd.offset, probec=len(self.sent),
             hop_count=self.hop_count, stop_hop=self.stop_hop, errmsg=self.errmsg,
-            probes=probes, lastditch=lastditch,
-            pmtud=self.pmtud.record() if self.pmtud is not None else None)
+            probes=probes, lastditch=lastditch, pmtud=pmtud)
 
-    # -- what scamperd does not do (yet) ----------------------------------
+    # -- -O ptr ----------------------------------------------------------------
 
-    def _unsupported(self) -> str | None:
-        cmd = self.cmd
-        f = self.flags
-        if cmd.offset:
-            return "-o"
-        if cmd.rtr is not None:
-            return "-r"
-        if f & TraceFlag.DL:
-            return "-O dl"
-        if f & TraceFlag.PTR:
-            return "-O ptr"
-        return None
+    def _ptr(self, addr: bytes) -> None:
+        """trace_hop_ptr(): one lookup per address per trace."""
+        if addr in self.names or self.ptr_lookup is None:
+            return
+        self.names[addr] = None
+        self.ptr_lookup(addr, partial(self._ptr_cb, addr))
+
+    def _ptr_cb(self, addr: bytes, name: str | None) -> None:
+        if name is not None:
+            self.names[addr] = name
 
     # -- probing -------------------------------------------------------------
 
@@ -315,16 +364,17 @@ class TraceTask:
         size = self.probe_size_for(self.mode)
         packet = build_probe(self.spec, pid, ttl, size=size,
                              zero_payload=self.mode in PMTUD_MODES)
-        # scamper sends PMTUD probes on the datalink: no kernel path MTU
-        # check, no fragmentation
-        via = self.dst if self.mode in PMTUD_MODES else None
-        # with -M scamper reads the datalink during the trace, which sees
-        # the trace's probes leave (not TCP's: sent on that datalink)
+        via = self.via
         txts: list[int] | None = None
-        if self.flags & TraceFlag.PMTUD and self.method not in TCP_TYPES and \
-                self.mode in _DL_TIMED_MODES:
+        if self.mode in PMTUD_MODES:
+            # scamper sends PMTUD probes on the datalink: no kernel path MTU
+            # check, no fragmentation
+            via = self.via or self.dst
+        elif self.dl_txts and self.mode in _DL_TIMED_MODES:
             txts = []
-        return Probe(self.dst, packet, (pid, ttl, len(packet), self.mode), via, txts)
+        # the probe size scamper records leaves out a -o fragment header
+        size = len(packet) - 8 if self.cmd.offset else len(packet)
+        return Probe(self.dst, packet, (pid, ttl, size, self.mode), via, txts)
 
     def _queue(self, now: int) -> None:
         """trace_queue(): wait for the last probe's answer, or send on."""
@@ -353,20 +403,7 @@ class TraceTask:
         self.want_probe = False
         self.wait_until = t
 
-    # -- stopping ------------------------------------------------------------
-
-    def _stop(self, reason: TraceStop, data: int) -> None:
-        """trace_stop(): the first reason set is kept."""
-        if self.stop_reason == TraceStop.NONE:
-            self.stop_reason = reason
-            self.stop_data = data
-
-    def _stop_error(self, probe: Probe, ttl: int, err: OSError) -> None:
-        if self.stop_reason == TraceStop.NONE:
-            self.stop_reason = TraceStop.ERROR
-            self.stop_data = (err.errno or 0) & 0xFF
-            self.errmsg = send_errmsg(self.method, str(self.cmd.dst), probe, ttl, err)
-        self.done = True
+    # -- phases ------------------------------------------------------------------
 
     def _next_mode(self, now: int) -> None:
         """trace_next_mode(): the main trace is over."""
@@ -381,123 +418,12 @@ class TraceTask:
             return
         self.done = True
 
-    def _hop_answered(self, hop: TraceReply, now: int) -> bool:
-        """Hook: the working hop has its answer (after -Q / -c).  Return True
-        when a later mode took over (doubletree's backward probing, in
-        :mod:`.dtree`); the plain trace goes on to the next hop."""
-        return False
-
     def after_trace(self, now: int) -> bool:
         """Hook for PMTUD / doubletree: start another phase and return True,
         or return False to finish.  -M starts PMTUD (:mod:`.pmtud`)."""
         if self.flags & TraceFlag.PMTUD:
             return pmtud_start(self, now)
         return False
-
-    def _stop_reason(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
-        """trace_stop_reason(): a reason this reply stops the trace, in
-        scamper's precedence."""
-        m = self.method
-        if hop.is_icmp and is_unreach_port(hop) and (m in UDP_TYPES or m in TCP_TYPES):
-            return TraceStop.COMPLETED, 0
-        if hop.is_icmp and is_unreach(hop):
-            return TraceStop.UNREACH, hop.icmp_code or 0
-        if hop.is_icmp_echo_reply:
-            if m in ICMP_TYPES:
-                return TraceStop.COMPLETED, 0
-            return None
-        if self.v6 and hop.icmp_type_eff == 2:
-            return TraceStop.ICMP, 2
-        if self.cmd.loops != 0 and self._isloop(hop, ttl):
-            return TraceStop.LOOP, 0
-        if hop.is_icmp_ttl_exp and not self.flags & TraceFlag.IGNORETTLDST \
-                and hop.addr.raw == self.dst:
-            return TraceStop.COMPLETED, 0
-        if m in TCP_TYPES and hop.is_tcp:
-            return TraceStop.COMPLETED, 0
-        return None
-
-    def _replies_at(self, ttl: int) -> Iterator[TraceReply]:
-        for p in self.hops.get(ttl, ()):
-            yield from p.replies
-
-    def _isloop(self, hop: TraceReply, ttl: int) -> bool:
-        """trace_isloop(): the address turns up again beyond an adjacent hop."""
-        if ttl <= self.firsthop:
-            return False
-        for tmp in self._replies_at(ttl):
-            if tmp is hop:
-                break
-            if tmp.addr == hop.addr:
-                return False  # already checked at this hop
-        last_hop = ttl if self.loop_prior else self.hop_count
-        for i in range(self.firsthop, last_hop + 1):
-            if i == ttl:
-                continue
-            for tmp in self._replies_at(i):
-                if tmp.addr == hop.addr:
-                    if i + 1 == ttl or i - 1 == ttl:
-                        return False
-                    self.loopc += 1
-                    return self.loopc >= self.cmd.loops
-        return False
-
-    def _check_hop_count(self) -> bool:
-        """Stop on any reply at the hop just finished (-Q and -c look at all)."""
-        for hop in list(self._replies_at(self.hop_count)):
-            got = self._stop_reason(hop, self.hop_count)
-            if got is not None:
-                self._stop(*got)
-                return True
-        return False
-
-    def _hoplimit_reached(self) -> bool:
-        return (self.cmd.hoplimit or 255) <= self.hop_count
-
-    def _stop_process(self) -> None:
-        """trace_stop_process(): -O back decides the stop reason at the end,
-        scanning every hop from firsthop up."""
-        self.loopc = 0
-        self.loop_prior = True
-        for ttl in sorted(t for t in self.hops if t >= self.firsthop):
-            for hop in list(self._replies_at(ttl)):
-                got = self._stop_reason(hop, ttl)
-                if got is not None:
-                    if self.hop_count > ttl:
-                        self.stop_reason, self.stop_data = got
-                        if self.cmd.squeries > 1:
-                            self.stop_hop = ttl
-                    break
-            else:
-                continue
-            break
-        if self.stop_reason == TraceStop.NONE:
-            g = self.cmd.gaplimit
-            if self.hop_count - (self.firsthop - 1) >= g and \
-                    not any(self._has_reply(self.hop_count - i) for i in range(g)):
-                self.stop_reason = TraceStop.GAPLIMIT
-            if self.stop_reason == TraceStop.NONE:
-                self.stop_reason = TraceStop.HOPLIMIT
-
-    def _has_reply(self, ttl: int) -> bool:
-        return any(p.replies for p in self.hops.get(ttl, ()))
-
-    # -- confidence ------------------------------------------------------------
-
-    def _k(self) -> int:
-        return CONFIDENCE_K[self.cmd.confidence][self.conf_n - 2]
-
-    def _conf_add(self, addr: bytes) -> None:
-        """conf_iface_add(): each new interface after the first raises n."""
-        if addr in self.conf_ifaces:
-            return
-        self.conf_ifaces.add(addr)
-        if len(self.conf_ifaces) > 1:
-            self.conf_n += 1
-
-    def _conf_reset(self) -> None:
-        self.conf_ifaces.clear()
-        self.conf_n = 2
 
     # -- timeouts -----------------------------------------------------------------
 
@@ -555,120 +481,3 @@ class TraceTask:
                 return
             self._stop(TraceStop.GAPLIMIT, 0)
             self._next_mode(now)
-
-    # -- replies -----------------------------------------------------------------
-
-    def _dispatch_icmp(self, r: Reply, tp: SentProbe, now: int) -> None:
-        if self.para is not None and self.mode in _PARALLEL_MODES:
-            self.para.handle_icmp(self, r, tp, now)
-        elif self.mode == Mode.TRACE:
-            self._handleicmp_trace(r, tp, now)
-        elif self.mode == Mode.LASTDITCH:
-            if tp.mode in (Mode.TRACE, Mode.LASTDITCH):
-                tp.replies.append(icmp_hop(r, tp, now, self.method in TCP_TYPES))
-            if tp.mode == Mode.LASTDITCH:
-                self._stop(TraceStop.GAPLIMIT, 0)
-                self.done = True
-        elif self.mode in PMTUD_MODES and self.pmtud is not None:
-            self.pmtud.handle_icmp(self, r, tp, now)
-
-    def _dispatch_tcp(self, r: Reply, tp: SentProbe, now: int) -> None:
-        if self.mode == Mode.TRACE:
-            self._handletp_trace(r, tp, now)
-        elif self.mode == Mode.LASTDITCH:
-            if tp.mode not in (Mode.TRACE, Mode.LASTDITCH):
-                return
-            tp.replies.append(tcp_hop(r, tp, now))
-            self._stop(TraceStop.GAPLIMIT if tp.mode == Mode.LASTDITCH
-                       else TraceStop.COMPLETED, 0)
-            self.done = True
-        elif self.mode in PMTUD_MODES and self.pmtud is not None:
-            self.pmtud.handle_tcp(self, r, tp, now)
-
-    def _handleicmp_trace(self, r: Reply, tp: SentProbe, now: int) -> None:
-        """handleicmp_trace()."""
-        if tp.mode not in _TRACE_PROBE_MODES:
-            return
-        hop = icmp_hop(r, tp, now, self.method in TCP_TYPES)
-        tp.replies.append(hop)
-        if tp.ttl != self.ttl and not self.back:
-            # a late reply for an earlier hop: recorded, and may stop the trace
-            got = self._stop_reason(hop, tp.ttl)
-            if got is not None:
-                self._stop(*got)
-                self._next_mode(now)
-            return
-        if self.allattempts:
-            if tp.attempt != self.attempt:
-                return  # out of order: keep waiting for the latest probe
-            if self.attempt < self.cmd.attempts:
-                self._queue(now)
-                return
-        elif self.cmd.confidence:
-            self._conf_add(hop.addr.raw)
-            if self.conf_n <= CONFIDENCE_MAX_N:
-                if tp.attempt != self.attempt:
-                    return
-                if self.attempt < self._k():
-                    self._queue(now)
-                    return
-            self._conf_reset()
-        self.attempt = 0
-        if self._hop_answered(hop, now):
-            return
-        if self.back:
-            if self.ttl > self.firsthop:
-                self.ttl -= 1
-                self._queue(now)
-                return
-            self._stop_process()
-            self._next_mode(now)
-            return
-        self.ttl += 1
-        if not self.cmd.confidence and not self.allattempts:
-            got = self._stop_reason(hop, tp.ttl)
-            if got is not None:
-                self._stop(*got)
-                self._next_mode(now)
-                return
-        elif self._check_hop_count():
-            self._next_mode(now)
-            return
-        if self._hoplimit_reached():
-            self._stop(TraceStop.HOPLIMIT, 0)
-            self._next_mode(now)
-            return
-        self._queue(now)
-
-    def _handletp_trace(self, r: Reply, tp: SentProbe, now: int) -> None:
-        """handletp_trace(): the target answered a TCP probe."""
-        if tp.mode != Mode.TRACE:
-            return
-        hop = tcp_hop(r, tp, now)
-        tp.replies.append(hop)
-        if self.allattempts:
-            if tp.attempt != self.cmd.attempts:
-                self._queue(now)
-                return
-        elif self.cmd.confidence:
-            self._conf_add(hop.addr.raw)
-            if self.conf_n <= CONFIDENCE_MAX_N and self.attempt < self._k():
-                self._queue(now)
-                return
-        if self.back:
-            if self.ttl > self.firsthop:
-                self.attempt = 0
-                self.ttl -= 1
-                self._queue(now)
-                return
-            self._stop_process()
-            self._next_mode(now)
-            return
-        self._stop(TraceStop.COMPLETED, 0)
-        self._next_mode(now)
-
-    # -- hop records ---------------------------------------------------------------
-
-
-
-

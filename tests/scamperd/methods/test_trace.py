@@ -599,14 +599,6 @@ def test_trace_back_probes_downwards() -> None:
     assert rec.stop_reason == TraceStop.COMPLETED
 
 
-@pytest.mark.parametrize("args", ["-O dl", "-O ptr"])
-def test_trace_unsupported_options_stop_with_error(args: str) -> None:
-    t = task(f"{args} 10.200.6.2")
-    assert t.next_action(T0) is FINISHED
-    rec = t.result()
-    assert rec.stop_reason == TraceStop.ERROR and rec.errmsg and "scamperd" in rec.errmsg
-
-
 def test_trace_after_trace_hook_takes_over() -> None:
     """The seam for PMTUD/doubletree: a phase after the trace keeps probing."""
     class Extended(TraceTask):
