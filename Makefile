@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBS := scamper iproute2 ethtool tcpdump nftables
 
-.PHONY: venv debs test lint run bench bench-trace clean
+.PHONY: venv debs test lint run bench bench-trace bench-daemon clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: venv debs
 # scamper in the namespace test bed (root)
 bench-trace: venv debs
 	$(PY) bench/trace_bench
+
+# scamperd against Debian's scamper in a namespace test bed: RTT accuracy,
+# send rate, CPU per ping (root; about 3 minutes)
+bench-daemon: venv debs
+	$(PY) bench/daemon_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

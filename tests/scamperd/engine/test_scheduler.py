@@ -150,3 +150,38 @@ def test_scheduler_halt_finishes_task() -> None:
     s.run(clock.now + NS)
     assert s.halt(t, clock.now)
     assert done == [t] and s.active == 0
+
+
+def test_scheduler_held_tasks_start_in_hold_order_when_key_frees() -> None:
+    clock = Clock()
+    done: list[Any] = []
+    s = Scheduler(send=clock.send, on_finished=done.append, pps=1000)
+    first = FakeTask(7, count=1, timeout=NS // 10)
+    held = [FakeTask(7, count=1, timeout=NS // 10) for _ in range(3)]
+    s.sources.append(ListSource([first, *held]))
+    _drive(s, clock, clock.now + 2 * NS, 0)
+    # One task at a time on the shared key, in the order they were held.
+    assert done == [first, *held]
+    starts = [t.sent[0] for t in (first, *held)]
+    assert starts == sorted(starts)
+    assert all(b - a >= NS // 10 for a, b in zip(starts, starts[1:], strict=False))
+
+
+@pytest.mark.parametrize(("timeout", "wake_at"), [
+    # 0.5 ms before the next 10 ms slot: within the 1 ms slack, one wakeup
+    # (at the slot) serves both the send and the expiry.
+    (NS // 100 - 500_000, NS // 100),
+    # 5 ms before it: beyond the slack, the expiry gets its own wakeup.
+    (NS // 200, NS // 200),
+])
+def test_scheduler_wait_expiry_folds_into_next_send_slot(timeout: int, wake_at: int) -> None:
+    clock = Clock()
+    t0 = clock.now
+    s = Scheduler(send=clock.send, on_finished=lambda t: None, pps=100)
+    waiter = FakeTask(2, count=1, timeout=timeout)
+    busy = FakeTask(1)  # always wants to send: a slot every 10 ms
+    s.add(waiter, t0)
+    s.add(busy, t0)
+    s.run(t0)  # one slot at t0: the waiter's probe
+    assert waiter.sent == [t0] and not busy.sent
+    assert s.next_wakeup(t0) == t0 + wake_at
