@@ -9,7 +9,6 @@ lower-case colon-separated hex for the link-layer types.
 from __future__ import annotations
 
 import socket
-from typing import ClassVar
 
 ADDR_IPV4 = 1
 ADDR_IPV6 = 2
@@ -23,7 +22,6 @@ class Address:
     """An immutable, hashable address of one of scamper's four types."""
 
     __slots__ = ("atype", "raw", "_str")
-    _cache: ClassVar[dict[tuple[int, bytes], Address]] = {}
 
     atype: int
     raw: bytes
@@ -95,3 +93,25 @@ class Address:
     @property
     def is_ipv6(self) -> bool:
         return self.atype == ADDR_IPV6
+
+
+# Decoded addresses, shared: the records of a file repeat the same few
+# hundred addresses millions of times, so each is built, validated and turned
+# into text once (str() is cached per object).  Keyed by the raw bytes alone:
+# every type has its own size, so a raw string names at most one valid
+# address.  Bounded so that a file of endless distinct addresses cannot grow
+# it without limit (65,536 entries, a few MB).
+_INTERNED: dict[bytes, Address] = {}
+_INTERN_MAX = 1 << 16
+
+
+def intern(atype: int, raw: bytes) -> Address:
+    """``Address(atype, raw)``, the same object for the same value while it
+    stays in the table; raises ValueError like the constructor."""
+    a = _INTERNED.get(raw)
+    if a is None or a.atype != atype:
+        a = Address(atype, raw)
+        if len(_INTERNED) >= _INTERN_MAX:
+            _INTERNED.clear()
+        _INTERNED[a.raw] = a
+    return a

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from .address import ADDR_SIZES, Address
+from .address import ADDR_SIZES, Address, intern
 from .errors import WartsError
 
 _U16 = struct.Struct(">H")
@@ -169,7 +169,7 @@ class Cursor:
             raise self.error(f"address of type {atype} has length {length}, want {size}",
                              self.pos - 2)
         pos = self.need(size)
-        return Address(atype, bytes(self.buf[pos:pos + size]))
+        return intern(atype, bytes(self.buf[pos:pos + size]))
 
     def addr(self) -> Address:
         """A per-record table address: a definition or a reference (§2.6.1)."""

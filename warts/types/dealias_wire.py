@@ -14,8 +14,9 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ..address import Address
+from ..address import ADDR_SIZES, Address, intern
 from ..errors import WartsError
+from ..fastobj import constructor
 from ..registry import OBJ_DEALIAS
 from ..wire import (
     ADDR,
@@ -153,12 +154,6 @@ _U32 = struct.Struct(">I").unpack_from
 _TV = struct.Struct(">II").unpack_from
 _tuple_new = tuple.__new__
 
-# Decoded addresses, keyed by their wire definition (length, type, bytes):
-# records of one measurement campaign repeat the same few addresses, and
-# sharing the Address objects also shares their cached text form.
-_ADDR_CACHE: dict[bytes, Address] = {}
-_ADDR_CACHE_MAX = 1 << 16
-
 
 def _flags(cur: Cursor) -> tuple[int, int, int]:
     """Read a flags+params header at ``cur.pos``: (flags, params start, end).
@@ -206,17 +201,14 @@ def _addr(cur: Cursor, pos: int) -> tuple[Address, int]:
             raise cur.error(f"address reference {ident} beyond table of {len(addrs)}", pos)
         return addrs[ident], pos + 5
     after = pos + 2 + n
-    key = bytes(buf[pos:after])
-    a = _ADDR_CACHE.get(key)
-    if a is None:
-        cur.pos = pos
-        a = cur.addr()  # validates the definition and enters it in the table
-        if len(_ADDR_CACHE) >= _ADDR_CACHE_MAX:
-            _ADDR_CACHE.clear()
-        _ADDR_CACHE[key] = a
-        return a, cur.pos
-    cur.addrs.append(a)
-    return a, after
+    atype = buf[pos + 1]
+    if after <= cur.end and ADDR_SIZES.get(atype) == n:
+        a = intern(atype, bytes(buf[pos + 2:after]))
+        cur.addrs.append(a)
+        return a, after
+    cur.pos = pos
+    a = cur.addr()  # the same, with its checks and errors
+    return a, cur.pos
 
 
 def _overran(cur: Cursor, final: int) -> WartsError:
@@ -325,8 +317,8 @@ def _read_probedef(cur: Cursor) -> DealiasProbedef:
         raise cur.error("dealias probedef without a destination")
     if method is None or not (method in PD_ICMP or method in PD_UDP or method in PD_TCP):
         raise cur.error(f"dealias probedef with unknown method {method or 0}")
-    return DealiasProbedef(dst, method, pid, ttl, tos, ports, tcpf, icmp_id, src, size, mtu,
-                           csum)
+    return _new_probedef(dst, method, pid, ttl, tos, ports, tcpf, icmp_id, src, size, mtu,
+                         csum)
 
 
 def _begin(out: Out, flags: int) -> int:
@@ -396,6 +388,12 @@ def _write_probedef(out: Out, p: DealiasProbedef) -> None:
 
 
 _NO_VALS: dict[str, Any] = {}
+# Probes and replies are most of a dealias record: they are made through
+# warts.fastobj (fields in declaration order), not the dataclass __init__.
+_new_reply = constructor(DealiasReply)
+_new_probe = constructor(DealiasProbe)
+_new_probedef = constructor(DealiasProbedef)
+_new_dealias = constructor(Dealias)
 
 
 def _read_reply(cur: Cursor) -> DealiasReply:
@@ -466,8 +464,8 @@ def _read_reply(cur: Cursor) -> DealiasReply:
     cur.pos = final
     if src is None:
         raise cur.error("dealias reply without a source address")
-    return DealiasReply(src, rx, ipid, ttl, it, ic, qttl, exts, proto, tcpf, ipid32, rflags,
-                        size)
+    return _new_reply(src, rx, ipid, ttl, it, ic, qttl, exts, proto, tcpf, ipid32, rflags,
+                      size)
 
 
 def _write_reply(out: Out, r: DealiasReply) -> None:
@@ -565,8 +563,11 @@ def _read_probe(cur: Cursor, defc: int) -> DealiasProbe:
     cur.pos = final
     if def_id is not None and def_id >= defc:
         raise cur.error(f"dealias probe refers to probedef {def_id} of {defc}")
-    replies = tuple([_read_reply(cur) for _ in range(replyc)]) if replyc else ()
-    return DealiasProbe(def_id, tx, ipid, seq, replies)
+    if replyc == 1:  # the usual case: no list comprehension frame and list
+        replies: tuple[DealiasReply, ...] = (_read_reply(cur),)
+    else:
+        replies = tuple([_read_reply(cur) for _ in range(replyc)]) if replyc else ()
+    return _new_probe(def_id, tx, ipid, seq, replies)
 
 
 def _write_probe(out: Out, p: DealiasProbe) -> None:
@@ -621,7 +622,7 @@ def decode_dealias(cur: Cursor) -> Dealias:
     if entry is None:
         # scamper returns such a record with just its header fields.
         trailer = cur.bytes_(cur.remaining())
-        return Dealias(list=lst, cycle=cyc, trailer=trailer, **vals)
+        return _new_dealias(list=lst, cycle=cyc, trailer=trailer, **vals)
     cls, spec = entry[0], _METHOD_SPECS[method]
     dvals = _read_params(cur, spec)
     defc = _FIXED_DEFC.get(method)
@@ -634,7 +635,7 @@ def decode_dealias(cur: Cursor) -> Dealias:
     probec = vals.get("probec") or 0
     probes = tuple([_read_probe(cur, defc) for _ in range(probec)]) if probec else ()
     trailer = cur.bytes_(cur.remaining()) if cur.pos < cur.end else b""
-    return Dealias(list=lst, cycle=cyc, data=data, probes=probes, trailer=trailer, **vals)
+    return _new_dealias(list=lst, cycle=cyc, data=data, probes=probes, trailer=trailer, **vals)
 
 
 def _check_data(rec: Dealias) -> MethodData | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..address import Address
 from ..errors import WartsError
+from ..fastobj import constructor
 from ..listcycle import CycleInfo, ListInfo
 from ..registry import OBJ_PING
 from ..wire import (
@@ -33,7 +34,7 @@ from ..wire import (
     Timeval,
     flags_bytes,
 )
-from .ping import Ping, PingReply, PingReplyTSReply, PingReplyV4TS, fast_new
+from .ping import Ping, PingReply, PingReplyTSReply, PingReplyV4TS
 
 
 def _read_list(cur: Cursor, vals: dict[str, Any]) -> ListInfo | None:
@@ -171,8 +172,9 @@ def _read_v4ts(cur: Cursor) -> PingReplyV4TS:
     return PingReplyV4TS(tss, ips)
 
 
-_new_reply = fast_new(PingReply)
-_new_ping = fast_new(Ping)
+# Made through warts.fastobj (fields in order), not the dataclass __init__.
+_new_reply = constructor(PingReply)
+_new_ping = constructor(Ping)
 # Fixed-size kinds: their struct codes (a state lookup reads a u32 id).
 _FIXED_CODES = {"B": "B", "H": "H", "I": "I", "BB": "BB", "II": "II", "III": "III",
                 "list": "I", "cycle": "I", "gid": "I"}
@@ -306,7 +308,7 @@ def _read_reply(cur: Cursor, ping_sent: int) -> PingReply:
     probe_id = v[6] or 0
     if probe_id >= ping_sent:
         raise cur.error(f"ping reply for probe {probe_id} of {ping_sent} sent")
-    return _new_reply(v)  # type: ignore[no-any-return]
+    return _new_reply(*v)
 
 
 def decode_ping(cur: Cursor) -> Ping:
@@ -331,7 +333,7 @@ def decode_ping(cur: Cursor) -> Ping:
         v[34] = tuple([_read_reply(cur, ping_sent) for _ in range(count)])
     else:
         v[34] = ()
-    return _new_ping(v)  # type: ignore[no-any-return]
+    return _new_ping(*v)
 
 
 def _write_reply(out: Out, r: PingReply, ping_sent: int) -> None:

@@ -22,6 +22,7 @@ defaults (see :mod:`warts.types.ping`).
 
 from __future__ import annotations
 
+import functools
 import struct
 import time
 
@@ -60,6 +61,9 @@ _DLRX = int(PingReplyFlag.DLRX)
 _REPLY_TOS = int(PingReplyFlag.REPLY_TOS)
 
 
+# Memoised: every record of a list escapes the same monitor name, char by
+# char (a pure function of immutable arguments; bounded cache).
+@functools.lru_cache(maxsize=1024)
 def _esc_buf(s: str, size: int) -> str:
     """json_esc() into a buffer of ``size`` bytes: stop at the first
     non-printable character, escape ``"`` and ``\\``, never split an escape."""

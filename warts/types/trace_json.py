@@ -17,6 +17,8 @@ Quirks kept on purpose, as scamper prints them:
 
 from __future__ import annotations
 
+import functools
+
 from ..address import Address
 from ..jsonfmt import esc, ftime
 from ..wire import IcmpExt
@@ -38,6 +40,9 @@ _RXERR = 0x80
 _ICMPCSUMDP = 0x20
 
 
+# Memoised: every record of a list escapes the same monitor name, char by
+# char (a pure function of immutable arguments; bounded cache).
+@functools.lru_cache(maxsize=1024)
 def esc_cut(s: str, size: int) -> str:
     """json_esc() into a buffer of ``size`` bytes: stops where the next
     character (or escape pair) would not fit before the NUL."""

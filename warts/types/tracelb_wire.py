@@ -19,11 +19,11 @@ read with one struct unpack each; anything else takes the general path.
 from __future__ import annotations
 
 import struct
-from dataclasses import fields
 from typing import Any
 
-from ..address import ADDR_SIZES, Address
+from ..address import ADDR_SIZES, Address, intern
 from ..errors import WartsError
+from ..fastobj import constructor
 from ..wire import (
     ADDR,
     ADDR_STATIC,
@@ -34,7 +34,6 @@ from ..wire import (
     U16,
     U32,
     Cursor,
-    IcmpExt,
     Out,
     ParamTable,
     Timeval,
@@ -53,44 +52,15 @@ from .tracelb import (
 # Reading
 
 
-# Decoding builds thousands of probes and replies per record, and the
-# __init__ a frozen dataclass gets calls object.__setattr__ by name for each
-# field.  Filling the slots through their descriptors is ~40% quicker; these
-# two constructors take the fields in declaration order.
-_new = object.__new__
-(_r0, _r1, _r2, _r3, _r4, _r5, _r6, _r7, _r8, _r9, _r10) = (
-    getattr(TracelbReply, f.name).__set__ for f in fields(TracelbReply))
-(_p0, _p1, _p2, _p3, _p4) = (getattr(TracelbProbe, f.name).__set__ for f in fields(TracelbProbe))
-
-
-def _new_reply(frm: Address, rx: Timeval | None, ipid: int | None, ttl: int | None,
-               rflags: int | None, itype: int | None, icode: int | None, tcpf: int | None,
-               exts: tuple[IcmpExt, ...] | None, qttl: int | None,
-               qtos: int | None) -> TracelbReply:
-    r = _new(TracelbReply)
-    _r0(r, frm)
-    _r1(r, rx)
-    _r2(r, ipid)
-    _r3(r, ttl)
-    _r4(r, rflags)
-    _r5(r, itype)
-    _r6(r, icode)
-    _r7(r, tcpf)
-    _r8(r, exts)
-    _r9(r, qttl)
-    _r10(r, qtos)
-    return r
-
-
-def _new_probe(tx: Timeval | None, flowid: int | None, ttl: int | None, attempt: int | None,
-               rxs: tuple[TracelbReply, ...]) -> TracelbProbe:
-    p = _new(TracelbProbe)
-    _p0(p, tx)
-    _p1(p, flowid)
-    _p2(p, ttl)
-    _p3(p, attempt)
-    _p4(p, rxs)
-    return p
+# Decoding builds thousands of probes and replies per record: they are made
+# through warts.fastobj (fields in declaration order), not the dataclass
+# __init__.
+_new_reply = constructor(TracelbReply)
+_new_probe = constructor(TracelbProbe)
+_new_probeset = constructor(TracelbProbeset)
+_new_node = constructor(TracelbNode)
+_new_link = constructor(TracelbLink)
+_new_tracelb = constructor(Tracelb)
 
 
 _GID = U32  # a deprecated global address id, resolved after reading
@@ -148,7 +118,7 @@ def _read_node(cur: Cursor) -> tuple[TracelbNode, int]:
         if cur.pos > final:
             raise cur.error("tracelb node parameters overran their length", final)
         cur.pos = final
-    return TracelbNode(addr, nflags, q_ttl, name), linkc
+    return _new_node(addr, nflags, q_ttl, name), linkc
 
 
 # The reply shapes scamper writes, by their two flag bytes: the fixed-size
@@ -194,21 +164,24 @@ def _read_reply(cur: Cursor) -> TracelbReply:
     else:
         if p + 2 + ln > final or ADDR_SIZES.get(buf[p + 1]) != ln:
             return _read_reply_any(cur)
-        frm = Address(buf[p + 1], buf[p + 2:p + 2 + ln])
+        frm = intern(buf[p + 1], bytes(buf[p + 2:p + 2 + ln]))
         cur.addrs.append(frm)
-    v = st.unpack_from(buf, pos + 4)
     cur.pos = final
     if kind == 0:
-        return _new_reply(frm, _tuple_new(Timeval, v[:2]), v[2], v[3], v[4], v[5], v[6], None, None,
-                          v[7], v[8])
+        sec, usec, ipid, ttl, fl, it, ic, qttl, qtos = st.unpack_from(buf, pos + 4)
+        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, ttl, fl, it, ic, None,
+                          None, qttl, qtos)
     if kind == 1:
-        return _new_reply(frm, _tuple_new(Timeval, v[:2]), v[2], None, v[3], v[4], v[5], None, None,
-                          v[6], v[7])
+        sec, usec, ipid, fl, it, ic, qttl, qtos = st.unpack_from(buf, pos + 4)
+        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, None, fl, it, ic, None,
+                          None, qttl, qtos)
     if kind == 2:
-        return _new_reply(frm, _tuple_new(Timeval, v[:2]), v[2], v[3], v[4], None, None, v[5], None,
-                          None, None)
-    return _new_reply(frm, _tuple_new(Timeval, v[:2]), v[2], None, v[3], None, None, v[4], None,
-                      None, None)
+        sec, usec, ipid, ttl, fl, tcpf = st.unpack_from(buf, pos + 4)
+        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, ttl, fl, None, None,
+                          tcpf, None, None, None)
+    sec, usec, ipid, fl, tcpf = st.unpack_from(buf, pos + 4)
+    return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, None, fl, None, None, tcpf,
+                      None, None, None)
 
 
 def _read_reply_any(cur: Cursor) -> TracelbReply:
@@ -245,7 +218,7 @@ def _read_reply_any(cur: Cursor) -> TracelbReply:
     if frm is None:
         # scamper's reader rejects a reply without a source address
         raise cur.error("tracelb reply without a source address")
-    return TracelbReply(frm, rx, ipid, ttl, rflags, itype, icode, tcpf, exts, qttl, qtos)
+    return _new_reply(frm, rx, ipid, ttl, rflags, itype, icode, tcpf, exts, qttl, qtos)
 
 
 def _read_probe(cur: Cursor) -> TracelbProbe:
@@ -300,7 +273,7 @@ def _read_probeset(cur: Cursor) -> TracelbProbeset:
         cur.pos = final
     if probec > cur.end - cur.pos:
         raise cur.error(f"tracelb probeset claims {probec} probes, more than the bytes left")
-    return TracelbProbeset(tuple([_read_probe(cur) for _ in range(probec)]))
+    return _new_probeset(tuple([_read_probe(cur) for _ in range(probec)]))
 
 
 def _read_link(cur: Cursor, nodec: int) -> TracelbLink:
@@ -325,7 +298,7 @@ def _read_link(cur: Cursor, nodec: int) -> TracelbLink:
     if to is not None and to >= nodec:
         raise cur.error(f"tracelb link to node {to} of {nodec}", start)
     sets = tuple([_read_probeset(cur) for _ in range(hopc)])
-    return TracelbLink(frm, to, sets)
+    return _new_link(frm, to, sets)
 
 
 def decode(cur: Cursor) -> Tracelb:
@@ -362,7 +335,7 @@ def decode(cur: Cursor) -> Tracelb:
         bad = next(i for i in range(nodec) if have[i] != want[i])
         raise cur.error(f"tracelb node {bad} declares {want[bad]} links, "
                         f"{have[bad]} leave it")
-    return Tracelb(list=lst, cycle=cyc, nodes=tuple(nodes), links=links, **vals)
+    return _new_tracelb(list=lst, cycle=cyc, nodes=tuple(nodes), links=links, **vals)
 
 
 # --------------------------------------------------------------------------
