@@ -52,6 +52,50 @@ def command_lines(config: Config) -> list[str]:
     return [f"{config.command} {a}" for a in lines]
 
 
+class Progress:
+    """A one-line progress report on stderr for long one-shot batches.
+
+    Printed only when the stream is a terminal (a redirected stderr gets
+    nothing), and rewritten at most every :attr:`interval` seconds so a fast
+    batch does not spend its time drawing.
+    """
+
+    interval = 0.5
+
+    def __init__(self, total: int, stream: IO[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = total > 1 and self.stream.isatty()
+        self.total = total
+        self.done = 0
+        self.clock = clock
+        self.start = clock()
+        self._last = float("-inf")
+        self._width = 0
+
+    def tick(self, running: int) -> None:
+        """One more result; ``running`` tasks are in the window now."""
+        self.done += 1
+        if not self.enabled:
+            return
+        now = self.clock()
+        if now - self._last < self.interval and self.done < self.total:
+            return
+        self._last = now
+        pct = 100 * self.done // self.total
+        line = (f"scamperd: {self.done}/{self.total} done ({pct}%), {running} running, "
+                f"{now - self.start:.0f}s")
+        pad = " " * max(0, self._width - len(line))
+        self._width = len(line)
+        self.stream.write(f"\r{line}{pad}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 class Output:
     """Writes records to the outfile in the chosen format."""
 
@@ -70,8 +114,11 @@ class Output:
         self.stream.flush()
 
 
-async def _oneshot(config: Config, commands: list[Any], out: Output) -> None:
+async def _oneshot(config: Config, commands: list[Any], out: Output,
+                   progress: Progress | None = None) -> None:
     engine = Engine(pps=config.pps, window=config.window)
+    if progress is None:
+        progress = Progress(len(commands))
     async with trio.open_nursery() as nursery:
         serving = await nursery.start(partial(serve, config, engine=engine))
         server = serving.server
@@ -102,6 +149,7 @@ async def _oneshot(config: Config, commands: list[Any], out: Output) -> None:
             rec = task.result()
             if rec is not None:
                 out.write(rec)
+            progress.tick(engine.sched.active)
             finish()
 
         src = Source(name, make_task=make_task, on_result=on_result, descr="default",
@@ -117,6 +165,7 @@ async def _oneshot(config: Config, commands: list[Any], out: Output) -> None:
         engine.poke()
         finish()
         await server.stop.wait()
+        progress.close()
 
 
 def run(config: Config) -> int:

@@ -103,3 +103,4 @@ def test_config_main_prints_version_and_errors(capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().out == "scamper version 20260420\n"
     assert main(["-P", "1", "-p", "0"]) == EXIT_FAILURE
     assert capsys.readouterr().err == usage(frozenset("pw"))
+
