@@ -411,9 +411,13 @@ class FixedBytes:
 
 @dataclass(frozen=True)
 class Tuple:
-    """Several fixed-size integers in a row, as a tuple (e.g. ICMP type, code)."""
+    """Several fixed-size integers in a row, as a tuple (e.g. ICMP type, code),
+    or as ``cls`` (a NamedTuple) when given.  In a table read by
+    :func:`fast_reader` the parameter's name may list one field per integer
+    ("icmp_type,icmp_code"), which then each get their own slot."""
 
     fmt: str
+    cls: Callable[..., Any] | None = None
 
     @property
     def st(self) -> struct.Struct:
@@ -421,7 +425,8 @@ class Tuple:
 
     def read(self, cur: Cursor, vals: dict[str, Any]) -> tuple[int, ...]:
         st = self.st
-        return tuple(st.unpack_from(cur.buf, cur.need(st.size)))
+        v = tuple(st.unpack_from(cur.buf, cur.need(st.size)))
+        return v if self.cls is None else self.cls(*v)  # type: ignore[no-any-return]
 
     def write(self, out: Out, value: Sequence[int]) -> None:
         out.bytes_(self.st.pack(*value))
@@ -516,6 +521,31 @@ class Custom:
         self.writer(out, value)
 
 
+@dataclass(frozen=True)
+class StateRef:
+    """A u32 id of something the file defined earlier, resolved while reading
+    through the ReadState method ``lookup`` (get_list, get_cycle, get_addr)
+    and written through the WriteState method ``ident`` (list_id, cycle_id);
+    ``ident`` None means the parameter is never written (deprecated global
+    address ids, warts.md §2.6.2: decoders move them into the address field)."""
+
+    lookup: str
+    ident: str | None = None
+
+    def read(self, cur: Cursor, vals: dict[str, Any]) -> Any:
+        return getattr(cur.state, self.lookup)(cur.u32(), cur)
+
+    def write(self, out: Out, value: Any) -> None:
+        if self.ident is None:
+            raise WartsError("deprecated address-id parameters are never written")
+        out.u32(getattr(out.state, self.ident)(value))
+
+
+LIST = StateRef("get_list", "list_id")
+CYCLE = StateRef("get_cycle", "cycle_id")
+GID = StateRef("get_addr")
+
+
 # --------------------------------------------------------------------------
 # Parameter tables
 
@@ -583,7 +613,9 @@ class ParamTable:
                 vals[name] = fn(cur) if simple else fn(cur, vals)
             if cur.pos > final:
                 raise cur.error("parameters overran their declared length", final)
-            cur.pos = final
+        # even flags of value 0 in linked bytes (0x80 0x00) carry a params
+        # length, which scamper's reader skips
+        cur.pos = final
         return vals
 
     def write(self, out: Out, obj: Any) -> None:

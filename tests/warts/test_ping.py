@@ -36,11 +36,9 @@ from warts.types.ping import (
     reply_proto,
 )
 from warts.types.ping_codec import (
-    _PING_READERS,
-    PING_LAYOUT,
     PING_PARAMS,
-    REPLY_LAYOUT,
-    _read_params,
+    REPLY_PARAMS,
+    _read_ping_values,
 )
 from warts.wire import Cursor, Timeval, flags_bytes
 
@@ -214,16 +212,14 @@ def test_builder_follows_20260420_writer_rules(p: Ping) -> None:
 
 
 def test_layout_tables_agree() -> None:
-    """The compiled readers' layouts name the same fields as the writer's table."""
+    """The parameter tables name the records' fields, flag by flag."""
     ping_fields = [f.name for f in dataclasses.fields(Ping)]
-    for flag, _kind, slot in PING_LAYOUT:
-        assert PING_PARAMS.names[flag - 1] == ping_fields[slot]
-    reply_fields = [f.name for f in dataclasses.fields(PingReply)]
+    assert list(PING_PARAMS.names) == ping_fields[:34]
     want = {2: "flags", 3: "ttl", 4: "size", 5: "icmp_type", 6: "rtt", 7: "probe_id",
             8: "reply_ipid", 9: "probe_ipid", 10: "proto", 11: "tcp_flags", 1: "addr",
             12: "addr", 13: "v4rr", 14: "v4ts", 15: "ipid32", 16: "probe_tx",
             17: "tsreply", 18: "probe_sport", 19: "tos", 20: "ifname", 21: "icmp_nhmtu"}
-    assert {flag: reply_fields[slot] for flag, _kind, slot in REPLY_LAYOUT} == want
+    assert {p.flag: p.name.split(",")[0] for p in REPLY_PARAMS.params} == want
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -232,7 +228,7 @@ def test_compiled_reader_matches_param_table(p: Ping) -> None:
     body = body_of(p)
     vals = PING_PARAMS.read(Cursor(body, state=ReadState()))
     cur = Cursor(body, state=ReadState())
-    compiled = _read_params(cur, _PING_READERS, "ping")
+    compiled = _read_ping_values(cur)
     assert compiled[:34] == [vals.get(name) for name in PING_PARAMS.names]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,11 +15,14 @@ from hypothesis import strategies as st
 import warts
 from warts import dump
 from warts.address import Address
+from warts.compiled import dict_reader, fast_reader
 from warts.file import ReadState, WriteState
 from warts.listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo
 from warts.wire import (
     ADDR,
     ADDR_STATIC,
+    GID,
+    I32,
     ICMPEXT,
     IFNAME,
     RTT,
@@ -633,3 +637,180 @@ def test_read_plans_are_bounded_and_exact() -> None:
         wire = flags_bytes(flags) + len(present).to_bytes(2, "big") + bytes(present)
         assert table.read(cur(wire)) == {f"f{i}": i for i in present}
     assert len(table._plans) == ParamTable.MAX_PLANS
+
+
+# --------------------------------------------------------------------------
+# Compiled readers (fast_reader, dict_reader): the same results, positions,
+# address tables and errors as ParamTable.read, for any input.
+
+# every kind of codec; 9 flags, so the flag bytes take two
+WIDE = ParamTable(
+    (1, "a", U8),
+    (2, "gid", GID),
+    (3, "t", TIMEVAL),
+    (4, "n", U16),
+    (5, "data", Bytes("n")),
+    (6, "addr", ADDR),
+    (7, "pair", Tuple("BH")),
+    (8, "s", STRING),
+    (9, "c", U32),
+    (10, "x", ICMPEXT),
+    (11, "st", ADDR_STATIC),
+    (12, "fixed", FixedBytes(3)),
+    (13, "r", RTT),
+    (14, "ifn", IFNAME),
+    (15, "items", CountedList(U8, ADDR)),
+    (16, "neg", Custom(lambda c, v: -c.u8(), lambda o, v: o.u8(-v))),
+    (17, "i", I32),
+)
+# at most 7 flags: one flag byte
+NARROW = ParamTable((1, "a", U8), (2, "b", U16), (3, "addr", ADDR), (4, "c", U32))
+
+
+def _state() -> ReadState:
+    state = ReadState()
+    state.addrs.append(V6A)  # global address id 1
+    return state
+
+
+def _outcome(read: Any, data: bytes) -> tuple[Any, ...]:
+    c = Cursor(data, base=100, obj_type=0x07, state=_state())
+    c.addrs.append(V4A)
+    c.ifnames.append("eth0")
+    try:
+        vals = read(c)
+    except warts.WartsError as e:
+        return ("error", str(e), e.offset)
+    return ("ok", vals, c.pos, tuple(c.addrs), tuple(c.ifnames))
+
+
+WIDE_VALUES = st.fixed_dictionaries({}, optional={
+    "a": st.integers(0, 0xFF), "t": st.builds(Timeval, st.integers(0, 9), st.integers(0, 9)),
+    "addr": st.sampled_from([V4A, V4B, V6A]), "pair": st.tuples(st.integers(0, 0xFF),
+                                                                 st.integers(0, 0xFFFF)),
+    "s": st.text(st.characters(min_codepoint=1, max_codepoint=0x7F), max_size=3),
+    "c": st.integers(0, 0xFFFFFFFF), "x": st.just((IcmpExt(1, 1, b"\x00\x01\x02\x03"),)),
+    "st": st.just(V4B), "fixed": st.just(b"xyz"), "r": st.integers(0, 99),
+    "ifn": st.sampled_from(["eth0", "eth1"]), "items": st.lists(
+        st.sampled_from([V4A, V4B]), max_size=2).map(tuple),
+    "neg": st.integers(-0xFF, 0), "i": st.integers(-5, 5)})
+
+
+def _wide_wire(vals: dict[str, Any]) -> bytes:
+    out = Out()
+    out.addr(V4A)  # the reader's table starts with it
+    out.ifnames["eth0"] = 1
+    out.buf.clear()
+    WIDE.write_dict(out, vals)
+    return bytes(out.buf)
+
+
+@given(WIDE_VALUES, st.data())
+def test_compiled_reader_matches_table_read(vals: dict[str, Any], data: st.DataObject) -> None:
+    wire = _wide_wire(vals)
+    read = dict_reader(WIDE)
+    assert _outcome(read, wire)[1] == vals
+    # and any cut or damage of it fails or succeeds as the table's reader does
+    cut = data.draw(st.integers(0, len(wire)))
+    flip = data.draw(st.integers(0, 255))
+    at = data.draw(st.integers(0, max(len(wire) - 1, 0)))
+    damaged = wire[:at] + bytes([flip]) + wire[at + 1:]
+    for sample in (wire[:cut], damaged, wire + b"\x00\x01\x02"):
+        assert _outcome(read, sample) == _outcome(WIDE.read, sample)
+
+
+@given(st.binary(max_size=40))
+def test_compiled_reader_matches_table_read_on_noise(data: bytes) -> None:
+    for table in (WIDE, NARROW):
+        assert _outcome(dict_reader(table), data) == _outcome(table.read, data)
+
+
+@pytest.mark.parametrize("wire", [
+    b"\x00",                         # no params: no length follows
+    b"\x80\x00\x00\x00",             # flags of value 0 in a linked byte: a length follows
+    b"\x80\x80\x08\x00\x02zz",       # only a flag beyond the table: skipped
+    b"\x81\x80\x08\x00\x03\x07zz",   # flag 1 and one beyond
+    b"\x01\x00\x01\x07",
+    b"\x01\x00\x00\x07",             # overran
+    b"\x01\x00",                     # no params length
+    b"\x81",                         # flags run past the end
+    b"",
+])
+def test_compiled_reader_edge_cases(wire: bytes) -> None:
+    for table in (WIDE, NARROW):
+        read = dict_reader(table)
+        for _ in range(2):  # compiling, then from the cache
+            assert _outcome(read, wire) == _outcome(table.read, wire)
+
+
+def test_fast_reader_fields_order_split_and_shared_slots() -> None:
+    table = ParamTable((1, "addr", GID), (2, "icmp_type,icmp_code", Tuple("BB")),
+                       (3, "addr", ADDR))
+    read = fast_reader(table, ("icmp_code", "addr", "extra", "icmp_type"))
+    c = Cursor(b"\x03\x00\x06\x00\x00\x00\x01\x0b\x02", state=_state())
+    assert read(c) == [2, V6A, None, 11]
+    # both address flags: the later one wins
+    c = Cursor(b"\x05\x00\x0a\x00\x00\x00\x01\x04\x01\xc0\x00\x02\x01", state=_state())
+    assert read(c) == [None, V4A, None, None]
+    with pytest.raises(ValueError, match="no field"):
+        fast_reader(table, ("addr",))
+
+
+def test_fast_reader_make_required_and_cursor() -> None:
+    table = ParamTable((1, "a", U8), (2, "b", U16))
+    make = fast_reader(table, ("a", "b"), lambda a, b: (b, a), {"b": "no b here"})
+    assert make(cur(b"\x03\x00\x03\x01\x00\x02")) == (2, 1)
+    for wire in (b"\x01\x00\x01\x01", b"\x00", b"\x08\x00\x00"):
+        with pytest.raises(warts.WartsError, match="no b here"):
+            make(cur(wire))
+    nested = fast_reader(table, ("a", "b"), lambda c, a, b: (a, c.u8()), with_cursor=True)
+    assert nested(cur(b"\x01\x00\x01\x05\x09")) == (5, 9)
+
+
+def test_fast_reader_cache_is_bounded() -> None:
+    table = ParamTable(*[(i, f"f{i}", U8) for i in range(1, 12)])
+    read = fast_reader(table, table.names)
+    for flags in range(1, 2 * ParamTable.MAX_PLANS + 1):
+        wire = flags_bytes(flags)
+        n = bin(flags).count("1")
+        values = read(cur(wire + struct.pack(">H", n) + bytes(range(n))))
+        assert [v is not None for v in values] == [bool(flags >> i & 1) for i in range(11)]
+    # the caches: the dicts the reader and its slow path close over
+    cells = [c.cell_contents for c in read.__closure__ or ()]
+    cells += [c.cell_contents for f in cells if callable(f) and hasattr(f, "__closure__")
+              for c in f.__closure__ or ()]
+    caches = [c for c in cells if isinstance(c, dict)]
+    assert caches and all(len(d) <= ParamTable.MAX_PLANS for d in caches)
+
+
+def test_state_ref_codecs() -> None:
+    state = _state()
+    assert GID.read(Cursor(b"\x00\x00\x00\x01", state=state), {}) == V6A
+    with pytest.raises(warts.WartsError, match="global address"):
+        GID.read(Cursor(b"\x00\x00\x00\x02", state=state), {})
+    with pytest.raises(warts.WartsError, match="never written"):
+        GID.write(Out(), V6A)
+
+
+def test_fast_reader_nested_blocks() -> None:
+    inner = fast_reader(ParamTable((1, "v", U8)), ("v",), lambda v: v)
+    outer = fast_reader(ParamTable((1, "a", U8), (2, "items", U16)), ("a", "items"),
+                        lambda a, items: (a, items), nested=("items", inner))
+    assert outer(cur(b"\x03\x00\x03\x07\x00\x02" + b"\x01\x00\x01\x05" + b"\x00")) == (
+        7, (5, None))
+    assert outer(cur(b"\x03\x00\x03\x07\x00\x01" + b"\x01\x00\x01\x05")) == (7, (5,))
+    assert outer(cur(b"\x01\x00\x01\x07")) == (7, ())           # no count: none
+    assert outer(cur(b"\x03\x00\x03\x07\x00\x00")) == (7, ())
+    with pytest.raises(warts.WartsError, match="count 9 exceeds") as ei:
+        outer(cur(b"\x02\x00\x02\x00\x09\x00", base=10))
+    assert ei.value.offset == 15
+
+
+def test_fast_reader_tuple_shapes() -> None:
+    table = ParamTable((1, "one", Tuple("B")), (2, "two", Tuple("2H")),
+                       (3, "raw", FixedBytes(2)), (4, "s", Tuple("2s")))
+    wire = b"\x0f\x00\x09" + b"\x07" + b"\x00\x01\x00\x02" + b"ab" + b"cd"
+    assert dict_reader(table)(cur(wire)) == table.read(cur(wire)) == {
+        "one": (7,), "two": (1, 2), "raw": b"ab", "s": (b"cd",)}
+    with pytest.raises(ValueError, match="not a Tuple of 3"):
+        fast_reader(ParamTable((1, "a,b,c", Tuple("BB"))), ("a", "b", "c"))

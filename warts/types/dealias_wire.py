@@ -1,25 +1,25 @@
 """The wire codec for dealias records (see :mod:`warts.types.dealias`).
 
-Layouts follow scamper/dealias/scamper_dealias_warts.c (20260420).  The header
-and the method blocks go through :class:`~warts.wire.ParamTable`; probedefs,
-probes and replies, the bulk of a record, are coded by hand for speed, using
-the flag tables in the docstrings of :class:`DealiasProbedef`,
-:class:`DealiasProbe` and :class:`DealiasReply`.
+Layouts follow scamper/dealias/scamper_dealias_warts.c (20260420), one
+:class:`~warts.wire.ParamTable` per block; they are read by readers compiled
+from those tables (:func:`~warts.wire.fast_reader`).  Probedefs, probes and
+replies, the bulk of a record, are still written by hand (they check and
+fill required fields as scamper's writer does).
 
 Flags above the last one known are skipped, as scamper's reader does.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-from ..address import ADDR_SIZES, Address, intern
+from ..compiled import dict_reader, fast_reader, field_names
 from ..errors import WartsError
 from ..fastobj import constructor
 from ..registry import OBJ_DEALIAS
 from ..wire import (
     ADDR,
+    GID,
     ICMPEXT,
     RTT,
     STRING,
@@ -32,7 +32,7 @@ from ..wire import (
     Custom,
     Out,
     ParamTable,
-    Timeval,
+    Tuple,
     flags_bytes,
 )
 
@@ -147,178 +147,89 @@ _DEFC_REQUIRED = frozenset((DealiasMethod.RADARGUN, DealiasMethod.MIDAREST,
 
 
 # --------------------------------------------------------------------------
-# Hand-coded blocks: probedefs, probes and replies are the bulk of a record.
+# Probedefs, probes and replies: the bulk of a record, read by compiled
+# readers (warts.wire.fast_reader) straight into their constructors' order.
+# Deprecated global address ids fill the same field as the address that
+# replaced them (the later flag wins, as in scamper's reader).
+
+PROBEDEF = ParamTable(
+    (1, "dst", GID),
+    (2, "src", GID),
+    (3, "id", U32),
+    (4, "method", U8),
+    (5, "ttl", U8),
+    (6, "tos", U8),
+    (7, "ports", Tuple("HH")),
+    (8, "tcp_flags", U8),
+    (9, "icmp_id", U16),
+    (10, "dst", ADDR),
+    (11, "src", ADDR),
+    (12, "size", U16),
+    (13, "mtu", U16),
+    (14, "icmp_csum", U16),
+)
+
+PROBE = ParamTable(
+    (1, "def_id", U32),
+    (2, "tx", TIMEVAL),
+    (3, "replyc", U16),
+    (4, "ipid", U16),
+    (5, "seq", U32),
+)
+
+REPLY = ParamTable(
+    (1, "src", GID),
+    (2, "rx", TIMEVAL),
+    (3, "ipid", U16),
+    (4, "ttl", U8),
+    (5, "icmp_type,icmp_code", Tuple("BB")),
+    (6, "icmp_q_ttl", U8),
+    (7, "icmp_exts", ICMPEXT),
+    (8, "proto", U8),
+    (9, "tcp_flags", U8),
+    (10, "src", ADDR),
+    (11, "ipid32", U32),
+    (12, "flags", U8),
+    (13, "size", U16),
+)
 
 
-_U32 = struct.Struct(">I").unpack_from
-_TV = struct.Struct(">II").unpack_from
-_tuple_new = tuple.__new__
-
-
-def _flags(cur: Cursor) -> tuple[int, int, int]:
-    """Read a flags+params header at ``cur.pos``: (flags, params start, end).
-
-    The readers below then take their parameters straight from the buffer and
-    check once, at the end, that they stayed within the declared length (a
-    read past the object's end raises and becomes a WartsError in
-    decode_object)."""
-    buf = cur.buf
-    pos = cur.pos
-    end = cur.end
-    if pos >= end:
-        raise cur.error("truncated: missing flags")
-    b = buf[pos]
-    if b == 0:
-        return 0, pos + 1, pos + 1
-    flags = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise cur.error("truncated: flags run past end", pos)
-        b = buf[pos]
-        pos += 1
-        flags |= (b & 0x7F) << shift
-        if not b & 0x80:
-            break
-        shift += 7
-    if pos + 2 > end:
-        raise cur.error("truncated: missing params length", pos)
-    final = pos + 2 + (buf[pos] << 8 | buf[pos + 1])
-    if final > end:
-        raise cur.error("params length runs past end of object", pos)
-    return flags, pos + 2, final
-
-
-def _addr(cur: Cursor, pos: int) -> tuple[Address, int]:
-    """A table address (definition or reference) at ``pos``; returns the
-    address and the position after it."""
-    buf = cur.buf
-    n = buf[pos]
-    if n == 0:
-        ident = _U32(buf, pos + 1)[0]
-        addrs = cur.addrs
-        if ident >= len(addrs):
-            raise cur.error(f"address reference {ident} beyond table of {len(addrs)}", pos)
-        return addrs[ident], pos + 5
-    after = pos + 2 + n
-    atype = buf[pos + 1]
-    if after <= cur.end and ADDR_SIZES.get(atype) == n:
-        a = intern(atype, bytes(buf[pos + 2:after]))
-        cur.addrs.append(a)
-        return a, after
-    cur.pos = pos
-    a = cur.addr()  # the same, with its checks and errors
-    return a, cur.pos
-
-
-def _overran(cur: Cursor, final: int) -> WartsError:
-    return cur.error("parameters overran their declared length", final)
-
-
-# A faster reader for the ParamTables above: the layout is still stated once,
-# in the table; simple codecs are read inline from the buffer.
-_K_U8, _K_U16, _K_U32, _K_TV, _K_ADDR, _K_OTHER = range(6)
-_KINDS: dict[int, int] = {id(U8): _K_U8, id(U16): _K_U16, id(U32): _K_U32, id(RTT): _K_U32,
-                          id(TIMEVAL): _K_TV, id(ADDR): _K_ADDR}
-_Spec = tuple[tuple[int, str, int, Any], ...]
-
-
-def _spec(table: ParamTable) -> _Spec:
-    return tuple((1 << (p.flag - 1), p.name, _KINDS.get(id(p.codec), _K_OTHER), p.codec)
-                 for p in table.params)
-
-
-def _read_params(cur: Cursor, spec: _Spec) -> dict[str, Any]:
-    """``table.read(cur)`` for the table ``spec`` was made from."""
-    buf = cur.buf
-    flags, pos, final = _flags(cur)
-    vals: dict[str, Any] = {}
-    if flags:
-        for mask, name, kind, codec in spec:
-            if not flags & mask:
-                if mask > flags:
-                    break
-                continue
-            if kind == _K_U8:
-                vals[name] = buf[pos]
-                pos += 1
-            elif kind == _K_U16:
-                vals[name] = buf[pos] << 8 | buf[pos + 1]
-                pos += 2
-            elif kind == _K_U32:
-                vals[name] = _U32(buf, pos)[0]
-                pos += 4
-            elif kind == _K_TV:
-                vals[name] = _tuple_new(Timeval, _TV(buf, pos))
-                pos += 8
-            elif kind == _K_ADDR:
-                vals[name], pos = _addr(cur, pos)
-            else:
-                cur.pos = pos
-                vals[name] = codec.read(cur, vals)
-                pos = cur.pos
-        if pos > final:
-            raise _overran(cur, final)
-    cur.pos = final
-    return vals
+_read_header = dict_reader(HEADER)
+_read_method = {m: dict_reader(t) for m, (_, t) in METHOD_TABLES.items()}
+_read_probedef_values = fast_reader(PROBEDEF, field_names(DealiasProbedef))
+# a probe's last field, its replies, takes the reply count's slot
+_read_probe_values = fast_reader(PROBE, (*field_names(DealiasProbe)[:-1], "replyc"))
+_read_reply_values = fast_reader(REPLY, field_names(DealiasReply))
 
 
 def _read_probedef(cur: Cursor) -> DealiasProbedef:
-    buf = cur.buf
-    flags, pos, final = _flags(cur)
-    dst = src = None
-    pid = method = ttl = tos = ports = tcpf = icmp_id = size = mtu = csum = None
-    if flags:
-        if flags & 0x3:
-            if flags & 0x1:
-                dst = cur.state.get_addr(_U32(buf, pos)[0], cur)
-                pos += 4
-            if flags & 0x2:
-                src = cur.state.get_addr(_U32(buf, pos)[0], cur)
-                pos += 4
-        if flags & 0x4:
-            pid = _U32(buf, pos)[0]
-            pos += 4
-        if flags & 0x8:
-            method = buf[pos]
-            pos += 1
-        if flags & 0x10:
-            ttl = buf[pos]
-            pos += 1
-        if flags & 0x20:
-            tos = buf[pos]
-            pos += 1
-        if flags & 0x40:
-            ports = (buf[pos] << 8 | buf[pos + 1], buf[pos + 2] << 8 | buf[pos + 3])
-            pos += 4
-        if flags & 0x80:
-            tcpf = buf[pos]
-            pos += 1
-        if flags & 0x100:
-            icmp_id = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x200:
-            dst, pos = _addr(cur, pos)
-        if flags & 0x400:
-            src, pos = _addr(cur, pos)
-        if flags & 0x800:
-            size = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x1000:
-            mtu = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x2000:
-            csum = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if pos > final:
-            raise _overran(cur, final)
-    cur.pos = final
-    if dst is None:
+    v = _read_probedef_values(cur)
+    if v[0] is None:
         raise cur.error("dealias probedef without a destination")
+    method = v[1]
     if method is None or not (method in PD_ICMP or method in PD_UDP or method in PD_TCP):
         raise cur.error(f"dealias probedef with unknown method {method or 0}")
-    return _new_probedef(dst, method, pid, ttl, tos, ports, tcpf, icmp_id, src, size, mtu,
-                         csum)
+    return _new_probedef(*v)
+
+
+def _read_reply(cur: Cursor) -> DealiasReply:
+    v = _read_reply_values(cur)
+    if v[0] is None:
+        raise cur.error("dealias reply without a source address")
+    return _new_reply(*v)
+
+
+def _read_probe(cur: Cursor, defc: int) -> DealiasProbe:
+    v = _read_probe_values(cur)
+    def_id = v[0]
+    if def_id is not None and def_id >= defc:
+        raise cur.error(f"dealias probe refers to probedef {def_id} of {defc}")
+    replyc = v[4]
+    if replyc == 1:  # the usual case: no list comprehension frame and list
+        v[4] = (_read_reply(cur),)
+    else:
+        v[4] = tuple([_read_reply(cur) for _ in range(replyc)]) if replyc else ()
+    return _new_probe(*v)
 
 
 def _begin(out: Out, flags: int) -> int:
@@ -387,85 +298,12 @@ def _write_probedef(out: Out, p: DealiasProbedef) -> None:
     _finish(out, at)
 
 
-_NO_VALS: dict[str, Any] = {}
 # Probes and replies are most of a dealias record: they are made through
 # warts.fastobj (fields in declaration order), not the dataclass __init__.
 _new_reply = constructor(DealiasReply)
 _new_probe = constructor(DealiasProbe)
 _new_probedef = constructor(DealiasProbedef)
 _new_dealias = constructor(Dealias)
-
-
-def _read_reply(cur: Cursor) -> DealiasReply:
-    buf = cur.buf
-    pos = cur.pos
-    # _flags() inlined: this is the hottest block of a dealias record
-    if buf[pos] == 0:
-        flags = 0
-        pos = final = pos + 1
-    else:
-        flags = shift = 0
-        while True:
-            b = buf[pos]
-            pos += 1
-            flags |= (b & 0x7F) << shift
-            if not b & 0x80:
-                break
-            shift += 7
-        final = pos + 2 + (buf[pos] << 8 | buf[pos + 1])
-        pos += 2
-        if final > cur.end:
-            raise cur.error("params length runs past end of object", pos - 2)
-    src = rx = ipid = ttl = it = ic = qttl = exts = proto = tcpf = ipid32 = rflags = None
-    size = None
-    if flags:
-        if flags & 0x1:
-            src = cur.state.get_addr(_U32(buf, pos)[0], cur)
-            pos += 4
-        if flags & 0x2:
-            rx = _tuple_new(Timeval, _TV(buf, pos))
-            pos += 8
-        if flags & 0x4:
-            ipid = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x8:
-            ttl = buf[pos]
-            pos += 1
-        if flags & 0x10:
-            it = buf[pos]
-            ic = buf[pos + 1]
-            pos += 2
-        if flags & 0x20:
-            qttl = buf[pos]
-            pos += 1
-        if flags & 0x40:
-            cur.pos = pos
-            exts = ICMPEXT.read(cur, _NO_VALS)
-            pos = cur.pos
-        if flags & 0x80:
-            proto = buf[pos]
-            pos += 1
-        if flags & 0x100:
-            tcpf = buf[pos]
-            pos += 1
-        if flags & 0x200:
-            src, pos = _addr(cur, pos)
-        if flags & 0x400:
-            ipid32 = _U32(buf, pos)[0]
-            pos += 4
-        if flags & 0x800:
-            rflags = buf[pos]
-            pos += 1
-        if flags & 0x1000:
-            size = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if pos > final:
-            raise _overran(cur, final)
-    cur.pos = final
-    if src is None:
-        raise cur.error("dealias reply without a source address")
-    return _new_reply(src, rx, ipid, ttl, it, ic, qttl, exts, proto, tcpf, ipid32, rflags,
-                      size)
 
 
 def _write_reply(out: Out, r: DealiasReply) -> None:
@@ -520,56 +358,6 @@ def _write_reply(out: Out, r: DealiasReply) -> None:
     _finish(out, at)
 
 
-def _read_probe(cur: Cursor, defc: int) -> DealiasProbe:
-    buf = cur.buf
-    pos = cur.pos
-    # _flags() inlined: this is the hottest block of a dealias record
-    if buf[pos] == 0:
-        flags = 0
-        pos = final = pos + 1
-    else:
-        flags = shift = 0
-        while True:
-            b = buf[pos]
-            pos += 1
-            flags |= (b & 0x7F) << shift
-            if not b & 0x80:
-                break
-            shift += 7
-        final = pos + 2 + (buf[pos] << 8 | buf[pos + 1])
-        pos += 2
-        if final > cur.end:
-            raise cur.error("params length runs past end of object", pos - 2)
-    def_id = tx = ipid = seq = None
-    replyc = 0
-    if flags:
-        if flags & 0x1:
-            def_id = _U32(buf, pos)[0]
-            pos += 4
-        if flags & 0x2:
-            tx = _tuple_new(Timeval, _TV(buf, pos))
-            pos += 8
-        if flags & 0x4:
-            replyc = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x8:
-            ipid = buf[pos] << 8 | buf[pos + 1]
-            pos += 2
-        if flags & 0x10:
-            seq = _U32(buf, pos)[0]
-            pos += 4
-        if pos > final:
-            raise _overran(cur, final)
-    cur.pos = final
-    if def_id is not None and def_id >= defc:
-        raise cur.error(f"dealias probe refers to probedef {def_id} of {defc}")
-    if replyc == 1:  # the usual case: no list comprehension frame and list
-        replies: tuple[DealiasReply, ...] = (_read_reply(cur),)
-    else:
-        replies = tuple([_read_reply(cur) for _ in range(replyc)]) if replyc else ()
-    return _new_probe(def_id, tx, ipid, seq, replies)
-
-
 def _write_probe(out: Out, p: DealiasProbe) -> None:
     replyc = len(p.replies)
     if replyc > 0xFFFF:
@@ -608,13 +396,9 @@ def _write_probe(out: Out, p: DealiasProbe) -> None:
 # The record
 
 
-_HEADER_SPEC = _spec(HEADER)
-_METHOD_SPECS = {m: _spec(t) for m, (_, t) in METHOD_TABLES.items()}
-
-
 def decode_dealias(cur: Cursor) -> Dealias:
     st = cur.state
-    vals = _read_params(cur, _HEADER_SPEC)
+    vals = _read_header(cur)
     lst = st.get_list(vals.pop("list_id", 0), cur)
     cyc = st.get_cycle(vals.pop("cycle_id", 0), cur)
     method: int = vals.get("method", 0)
@@ -623,8 +407,8 @@ def decode_dealias(cur: Cursor) -> Dealias:
         # scamper returns such a record with just its header fields.
         trailer = cur.bytes_(cur.remaining())
         return _new_dealias(list=lst, cycle=cyc, trailer=trailer, **vals)
-    cls, spec = entry[0], _METHOD_SPECS[method]
-    dvals = _read_params(cur, spec)
+    cls = entry[0]
+    dvals = _read_method[method](cur)
     defc = _FIXED_DEFC.get(method)
     if defc is None:
         defc = dvals.get("probedefc") or 0

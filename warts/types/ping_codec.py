@@ -1,26 +1,31 @@
 """Reading and writing the ping record (warts.md §3.5).
 
-The ping's parameters are written through :data:`PING_PARAMS` and each
-reply by :func:`_write_reply`; both are read by readers compiled per flags
-value from :data:`PING_LAYOUT` and :data:`REPLY_LAYOUT`, because a ping
-file is mostly replies and decoding them one parameter at a time is slow.
+The ping's parameters are :data:`PING_PARAMS`, a reply's
+:data:`REPLY_PARAMS`; both are read by readers compiled from those tables
+(:func:`~warts.wire.fast_reader`), because a ping file is mostly replies and
+decoding them one parameter at a time is slow.  The ping's parameters are
+written through their table, each reply by :func:`_write_reply`.
 What a decoded record keeps is explained in :mod:`warts.types.ping`.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..address import Address
+from ..compiled import fast_reader, field_names
 from ..errors import WartsError
 from ..fastobj import constructor
-from ..listcycle import CycleInfo, ListInfo
 from ..registry import OBJ_PING
 from ..wire import (
     ADDR,
     ADDR_STATIC,
+    CYCLE,
+    GID,
+    IFNAME,
+    LIST,
+    RTT,
     STRING,
     TIMEVAL,
     U8,
@@ -31,35 +36,10 @@ from ..wire import (
     Custom,
     Out,
     ParamTable,
-    Timeval,
+    Tuple,
     flags_bytes,
 )
 from .ping import Ping, PingReply, PingReplyTSReply, PingReplyV4TS
-
-
-def _read_list(cur: Cursor, vals: dict[str, Any]) -> ListInfo | None:
-    return cur.state.get_list(cur.u32(), cur)  # type: ignore[no-any-return]
-
-
-def _write_list(out: Out, lst: ListInfo) -> None:
-    out.u32(out.state.list_id(lst))
-
-
-def _read_cycle(cur: Cursor, vals: dict[str, Any]) -> CycleInfo | None:
-    return cur.state.get_cycle(cur.u32(), cur)  # type: ignore[no-any-return]
-
-
-def _write_cycle(out: Out, cyc: CycleInfo) -> None:
-    out.u32(out.state.cycle_id(cyc))
-
-
-def _read_gid(cur: Cursor, vals: dict[str, Any]) -> Address:
-    # Resolved at once; decode moves it into src/dst (warts.md §2.6.2).
-    return cur.state.get_addr(cur.u32(), cur)  # type: ignore[no-any-return]
-
-
-def _write_gid(out: Out, gid: int) -> None:
-    out.u32(gid)
 
 
 def _read_data(cur: Cursor, vals: dict[str, Any]) -> bytes:
@@ -97,10 +77,10 @@ def _write_addrs(out: Out, addrs: Sequence[Address]) -> None:
 
 
 PING_PARAMS = ParamTable(
-    (1, "list", Custom(_read_list, _write_list)),
-    (2, "cycle", Custom(_read_cycle, _write_cycle)),
-    (3, "src_gid", Custom(_read_gid, _write_gid)),
-    (4, "dst_gid", Custom(_read_gid, _write_gid)),
+    (1, "list", LIST),
+    (2, "cycle", CYCLE),
+    (3, "src_gid", GID),  # resolved at once; decode moves it into src/dst (§2.6.2)
+    (4, "dst_gid", GID),
     (5, "start", TIMEVAL),
     (6, "stop_reason", U8),
     (7, "stop_data", U8),
@@ -133,31 +113,6 @@ PING_PARAMS = ParamTable(
     (34, "errmsg", STRING),
 )
 
-# How each parameter is read, for the compiled readers below: (flag, kind,
-# index of the field in the record's field order).  Fixed-size kinds are
-# struct codes ("BB" fills two fields, "II" a Timeval, "III" a tsreply);
-# the others name a reader.  Writing uses PING_PARAMS and _write_reply.
-PING_LAYOUT = (
-    (1, "list", 0), (2, "cycle", 1), (3, "gid", 2), (4, "gid", 3), (5, "II", 4),
-    (6, "B", 5), (7, "B", 6), (8, "H", 7), (9, "data", 8), (10, "H", 9), (11, "H", 10),
-    (12, "B", 11), (13, "B", 12), (14, "H", 13), (15, "H", 14), (16, "B", 15),
-    (17, "H", 16), (18, "H", 17), (19, "I", 18), (20, "addr", 19), (21, "addr", 20),
-    (22, "B", 21), (23, "B", 22), (24, "tsps", 23), (25, "H", 24), (26, "H", 25),
-    (27, "B", 26), (28, "I", 27), (29, "I", 28), (30, "I", 29), (31, "I", 30),
-    (32, "addr_static", 31), (33, "I", 32), (34, "string", 33),
-)
-PING_NFIELDS = 35  # the 34 parameters and the replies
-
-# Reply flag 1 (a deprecated global address id) and flag 12 both fill addr.
-REPLY_LAYOUT = (
-    (1, "gid", 11), (2, "B", 0), (3, "B", 1), (4, "H", 2), (5, "BB", 3), (6, "I", 5),
-    (7, "H", 6), (8, "H", 7), (9, "H", 8), (10, "B", 9), (11, "B", 10), (12, "addr", 11),
-    (13, "v4rr", 12), (14, "v4ts", 13), (15, "I", 14), (16, "II", 15), (17, "III", 16),
-    (18, "H", 17), (19, "B", 18), (20, "ifname", 19), (21, "H", 20),
-)
-REPLY_NFIELDS = 21
-
-
 def _read_v4ts(cur: Cursor) -> PingReplyV4TS:
     tsc = cur.u8()
     ipc = cur.u8()
@@ -172,137 +127,66 @@ def _read_v4ts(cur: Cursor) -> PingReplyV4TS:
     return PingReplyV4TS(tss, ips)
 
 
+def _read_v4rr(cur: Cursor, vals: dict[str, Any]) -> tuple[Address, ...]:
+    return _read_addrs_nonempty(cur, "record route")
+
+
+def _read_v4ts_param(cur: Cursor, vals: dict[str, Any]) -> PingReplyV4TS:
+    return _read_v4ts(cur)
+
+
+def _write_v4ts(out: Out, ts: PingReplyV4TS) -> None:
+    tsc = len(ts.tss)
+    if tsc > 255 or (ts.ips is not None and len(ts.ips) != tsc):
+        raise WartsError("ping reply timestamps: need up to 255 stamps and as many "
+                         "addresses or none", None, OBJ_PING)
+    out.u8(tsc)
+    out.u8(tsc if ts.ips else 0)
+    for t in ts.tss:
+        out.u32(t)
+    if ts.ips:
+        for a in ts.ips:
+            out.addr(a)
+
+
+# A reply's parameters.  Flag 1 (a deprecated global address id) fills the
+# same field as flag 12, the later winning as in scamper's reader.  Replies
+# are written by _write_reply (which checks them as scamper's writer does).
+REPLY_PARAMS = ParamTable(
+    (1, "addr", GID),
+    (2, "flags", U8),
+    (3, "ttl", U8),
+    (4, "size", U16),
+    (5, "icmp_type,icmp_code", Tuple("BB")),
+    (6, "rtt", RTT),
+    (7, "probe_id", U16),
+    (8, "reply_ipid", U16),
+    (9, "probe_ipid", U16),
+    (10, "proto", U8),
+    (11, "tcp_flags", U8),
+    (12, "addr", ADDR),
+    (13, "v4rr", Custom(_read_v4rr, _write_addrs)),
+    (14, "v4ts", Custom(_read_v4ts_param, _write_v4ts)),
+    (15, "ipid32", U32),
+    (16, "probe_tx", TIMEVAL),
+    (17, "tsreply", Tuple("III", PingReplyTSReply)),
+    (18, "probe_sport", U16),
+    (19, "tos", U8),
+    (20, "ifname", IFNAME),
+    (21, "icmp_nhmtu", U16),
+)
+
+
 # Made through warts.fastobj (fields in order), not the dataclass __init__.
 _new_reply = constructor(PingReply)
 _new_ping = constructor(Ping)
-# Fixed-size kinds: their struct codes (a state lookup reads a u32 id).
-_FIXED_CODES = {"B": "B", "H": "H", "I": "I", "BB": "BB", "II": "II", "III": "III",
-                "list": "I", "cycle": "I", "gid": "I"}
-# Kinds read through the Cursor: the expression that reads one.
-_VAR_READERS = {
-    "addr": "cur.addr()",
-    "addr_static": "cur.addr_static()",
-    "string": "cur.string()",
-    "ifname": "cur.ifname()",
-    "v4rr": "_read_addrs_nonempty(cur, 'record route')",
-    "v4ts": "_read_v4ts(cur)",
-    "tsps": "_read_addrs_nonempty(cur, 'tsps')",
-}
-# Kinds that are a u32 id looked up in the file's state.
-_STATE_LOOKUPS = {"list": "st.get_list", "cycle": "st.get_cycle", "gid": "st.get_addr"}
-
-
-def _compile_reader(layout: tuple[tuple[int, str, int], ...], nfields: int,
-                    flags: int) -> Callable[[Cursor], list[Any]]:
-    """A reader specialised for one flags value.
-
-    It reads every present parameter in flag order (each run of fixed-size
-    ones with a single struct call) and returns the field values in field
-    order, absent ones None, leaving ``cur.pos`` after the last one read.
-    Flags past the end of the layout are left for the caller to skip.
-    """
-    lines = ["def read(cur):", " buf = cur.buf", " pos = cur.pos", " st = cur.state"]
-    env: dict[str, Any] = {"Timeval": Timeval, "PingReplyTSReply": PingReplyTSReply,
-                           "_read_addrs_nonempty": _read_addrs_nonempty,
-                           "_read_v4ts": _read_v4ts, "_read_data": _read_data}
-    values = ["None"] * nfields
-    run: list[tuple[str, int]] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        fmt = ">" + "".join(_FIXED_CODES[kind] for kind, _ in run)
-        unpack = f"_S{len(env)}"
-        env[unpack] = struct.Struct(fmt).unpack_from
-        targets = []
-        post = []
-        for kind, slot in run:
-            v = f"v{slot}"
-            values[slot] = v
-            if kind == "BB":
-                targets += [v, f"v{slot + 1}"]
-                values[slot + 1] = f"v{slot + 1}"
-            elif kind == "II":
-                targets += [v + "a", v + "b"]
-                post.append(f" {v} = Timeval({v}a, {v}b)")
-            elif kind == "III":
-                targets += [v + "a", v + "b", v + "c"]
-                post.append(f" {v} = PingReplyTSReply({v}a, {v}b, {v}c)")
-            elif kind in _STATE_LOOKUPS:
-                targets.append(v + "i")
-                post.append(f" {v} = {_STATE_LOOKUPS[kind]}({v}i, cur)")
-            else:
-                targets.append(v)
-        lines.append(f" {', '.join(targets)}, = {unpack}(buf, pos)")
-        lines.append(f" pos += {struct.calcsize(fmt)}")
-        lines.extend(post)
-        run.clear()
-
-    for flag, kind, slot in layout:
-        if not flags & (1 << (flag - 1)):
-            continue
-        if kind in _FIXED_CODES:
-            run.append((kind, slot))
-            continue
-        flush()
-        if kind == "data":
-            # its length is the flag-8 value just before it, if present
-            expr = f"_read_data(cur, {{'datalen': {values[slot - 1]}}})"
-        else:
-            expr = _VAR_READERS[kind]
-        lines += [" cur.pos = pos", f" v{slot} = {expr}", " pos = cur.pos"]
-        values[slot] = f"v{slot}"
-    flush()
-    lines += [" cur.pos = pos", f" return [{', '.join(values)}]"]
-    exec(compile("\n".join(lines), f"<ping reader {flags:#x}>", "exec"), env)
-    return env["read"]  # type: ignore[no-any-return]
-
-
-class _Readers(dict[int, Callable[[Cursor], list[Any]]]):
-    """Compiled readers by flags value, compiled on first use.  Real files
-    use a handful of flag combinations; the cache is bounded all the same."""
-
-    def __init__(self, layout: tuple[tuple[int, str, int], ...], nfields: int) -> None:
-        super().__init__()
-        self.layout = layout
-        self.nfields = nfields
-
-    def __missing__(self, flags: int) -> Callable[[Cursor], list[Any]]:
-        if len(self) >= 1024:
-            self.clear()
-        # Flags beyond the layout are unknown: the reader ignores them.
-        known = flags & ((1 << len(self.layout)) - 1)
-        fn = self.get(known) if known != flags else None
-        if fn is None:
-            fn = _compile_reader(self.layout, self.nfields, known)
-            self[known] = fn
-        self[flags] = fn
-        return fn
-
-
-_PING_READERS = _Readers(PING_LAYOUT, PING_NFIELDS)
-_REPLY_READERS = _Readers(REPLY_LAYOUT, REPLY_NFIELDS)
-_NO_VALUES = (None,) * REPLY_NFIELDS
-
-
-def _read_params(cur: Cursor, readers: _Readers, what: str) -> list[Any]:
-    flags, final = cur.flags()
-    if not flags:
-        return [None] * readers.nfields
-    try:
-        v = readers[flags](cur)
-    except (IndexError, struct.error):
-        raise cur.error(f"truncated {what} parameters") from None
-    # As in scamper, a parameter may run past the declared params length;
-    # the record is rejected after.
-    if cur.pos > final:
-        raise cur.error(f"{what} parameters overran their length", final)
-    cur.pos = final
-    return v
+# Both read into their record's field order (a ping's replies stay None).
+_read_ping_values = fast_reader(PING_PARAMS, field_names(Ping))
+_read_reply_values = fast_reader(REPLY_PARAMS, field_names(PingReply))
 
 
 def _read_reply(cur: Cursor, ping_sent: int) -> PingReply:
-    v = _read_params(cur, _REPLY_READERS, "ping reply")
+    v = _read_reply_values(cur)
     if v[11] is None:
         raise cur.error("ping reply without an address")
     probe_id = v[6] or 0
@@ -312,7 +196,7 @@ def _read_reply(cur: Cursor, ping_sent: int) -> PingReply:
 
 
 def decode_ping(cur: Cursor) -> Ping:
-    v = _read_params(cur, _PING_READERS, "ping")
+    v = _read_ping_values(cur)
     # Deprecated global address ids: flags 20/21, read later, win (as in
     # scamper, whose reader fills the same field twice).
     if v[2] is not None:
@@ -411,18 +295,7 @@ def _write_reply(out: Out, r: PingReply, ping_sent: int) -> None:
     if r.v4rr is not None:
         _write_addrs(out, r.v4rr)
     if r.v4ts is not None:
-        ts = r.v4ts
-        tsc = len(ts.tss)
-        if tsc > 255 or (ts.ips is not None and len(ts.ips) != tsc):
-            raise WartsError("ping reply timestamps: need up to 255 stamps and as many "
-                             "addresses or none", None, OBJ_PING)
-        buf.append(tsc)
-        buf.append(tsc if ts.ips else 0)
-        for t in ts.tss:
-            out.u32(t)
-        if ts.ips:
-            for a in ts.ips:
-                out.addr(a)
+        _write_v4ts(out, r.v4ts)
     if flags & 0x4000:
         out.u32(r.ipid32)  # type: ignore[arg-type]
     if r.probe_tx is not None:

@@ -12,8 +12,9 @@ scamper's reader, checks included:
 | each node has an address | 20211212 only: 20260420 accepts address-less nodes, |
 | | so records holding them cannot be read by Debian's 20211212 tools |
 
-Probes and replies dominate decoding time, so the shapes scamper writes are
-read with one struct unpack each; anything else takes the general path.
+Every block is read by a reader compiled from its ParamTable below
+(:func:`~warts.wire.fast_reader`): the shapes scamper writes then take one
+struct unpack each, as the hand-written fast paths this replaced did.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ..address import ADDR_SIZES, Address, intern
+from ..compiled import dict_reader, fast_reader, field_names
 from ..errors import WartsError
 from ..fastobj import constructor
 from ..wire import (
     ADDR,
     ADDR_STATIC,
+    GID,
     ICMPEXT,
     STRING,
     TIMEVAL,
@@ -36,7 +38,7 @@ from ..wire import (
     Cursor,
     Out,
     ParamTable,
-    Timeval,
+    Tuple,
     flags_bytes,
 )
 from .tracelb import (
@@ -97,212 +99,90 @@ PARAMS = ParamTable(
 _PROBE_BODY = struct.Struct(">IIHBBH")  # the five probe params, all present
 _H = struct.Struct(">H")
 
+# The blocks below a record, in flag order (see the layout table in
+# warts.types.tracelb).  A deprecated GID fills the same field as the address
+# that replaced it, the later flag winning as in scamper's reader.
+
+NODE = ParamTable(
+    (1, "addr", GID),
+    (2, "flags", U8),
+    (3, "linkc", U16),
+    (4, "q_ttl", U8),
+    (5, "addr", ADDR),
+    (6, "name", STRING),
+)
+
+LINK = ParamTable(
+    (1, "from_", U16),
+    (2, "to", U16),
+    (3, "hopc", U8),
+)
+
+PROBESET = ParamTable(
+    (1, "probec", U16),
+)
+
+PROBE = ParamTable(
+    (1, "tx", TIMEVAL),
+    (2, "flowid", U16),
+    (3, "ttl", U8),
+    (4, "attempt", U8),
+    (5, "rxc", U16),
+)
+
+REPLY = ParamTable(
+    (1, "reply_rx", TIMEVAL),
+    (2, "reply_ipid", U16),
+    (3, "reply_ttl", U8),
+    (4, "reply_flags", U8),
+    (5, "reply_icmp_type,reply_icmp_code", Tuple("BB")),
+    (6, "reply_tcp_flags", U8),
+    (7, "reply_icmp_exts", ICMPEXT),
+    (8, "reply_icmp_q_ttl", U8),
+    (9, "reply_icmp_q_tos", U8),
+    (10, "reply_from", GID),
+    (11, "reply_from", ADDR),
+)
+
+
+_read_params = dict_reader(PARAMS)
+# Each reads into its constructor's field order; a count takes the slot of
+# the tuple it counts (the last field) or, for nodes, an extra one.
+_read_node_values = fast_reader(NODE, (*field_names(TracelbNode), "linkc"))
+_read_link_values = fast_reader(LINK, (*field_names(TracelbLink)[:-1], "hopc"))
+# scamper's reader rejects a reply without a source address
+_read_reply = fast_reader(REPLY, field_names(TracelbReply), _new_reply,
+                          {"reply_from": "tracelb reply without a source address"})
+
 
 def _read_node(cur: Cursor) -> tuple[TracelbNode, int]:
-    flags, final = cur.flags()
-    addr = nflags = q_ttl = name = None
-    linkc = 0
-    if flags:
-        if flags & 0x01:
-            addr = cur.state.get_addr(cur.u32(), cur)
-        if flags & 0x02:
-            nflags = cur.u8()
-        if flags & 0x04:
-            linkc = cur.u16()
-        if flags & 0x08:
-            q_ttl = cur.u8()
-        if flags & 0x10:
-            addr = cur.addr()
-        if flags & 0x20:
-            name = cur.string()
-        if cur.pos > final:
-            raise cur.error("tracelb node parameters overran their length", final)
-        cur.pos = final
-    return _new_node(addr, nflags, q_ttl, name), linkc
+    v = _read_node_values(cur)
+    linkc = v.pop()
+    return _new_node(*v), linkc or 0
 
 
-# The reply shapes scamper writes, by their two flag bytes: the fixed-size
-# parameters before the address (flag 11) and which of them are present.
-#   9f 0b  ICMP, reply TTL known: rx ipid ttl flags type code q_ttl q_tos from
-#   9b 0b  ICMP, no reply TTL:    rx ipid     flags type code q_ttl q_tos from
-#   af 08  TCP, reply TTL known:  rx ipid ttl flags tcp_flags from
-#   ab 08  TCP, no reply TTL:     rx ipid     flags tcp_flags from
-_ICMP_TTL = struct.Struct(">IIHBBBBBB")
-_ICMP_NOTTL = struct.Struct(">IIHBBBBB")
-_TCP_TTL = struct.Struct(">IIHBBB")
-_TCP_NOTTL = struct.Struct(">IIHBB")
-_REPLY_SHAPES = {b"\x9f\x0b": (0, _ICMP_TTL), b"\x9b\x0b": (1, _ICMP_NOTTL),
-                 b"\xaf\x08": (2, _TCP_TTL), b"\xab\x08": (3, _TCP_NOTTL)}
-_U32S = struct.Struct(">I")
-
-
-_tuple_new = tuple.__new__
-
-
-def _read_reply(cur: Cursor) -> TracelbReply:
-    """One reply: a fast path for the shapes scamper writes, else the
-    general reader (which also produces the errors)."""
-    buf = cur.buf
-    pos = cur.pos
-    shape = _REPLY_SHAPES.get(buf[pos:pos + 2])
-    if shape is None or pos + 4 > cur.end:
-        return _read_reply_any(cur)
-    final = pos + 4 + ((buf[pos + 2] << 8) | buf[pos + 3])
-    kind, st = shape
-    p = pos + 4 + st.size
-    if final > cur.end or p >= final:
-        return _read_reply_any(cur)
-    # the reply's source: a table reference or a definition (§2.6.1)
-    ln = buf[p]
-    if ln == 0:
-        if p + 5 > final:
-            return _read_reply_any(cur)
-        ident = _U32S.unpack_from(buf, p + 1)[0]
-        if ident >= len(cur.addrs):
-            return _read_reply_any(cur)
-        frm = cur.addrs[ident]
-    else:
-        if p + 2 + ln > final or ADDR_SIZES.get(buf[p + 1]) != ln:
-            return _read_reply_any(cur)
-        frm = intern(buf[p + 1], bytes(buf[p + 2:p + 2 + ln]))
-        cur.addrs.append(frm)
-    cur.pos = final
-    if kind == 0:
-        sec, usec, ipid, ttl, fl, it, ic, qttl, qtos = st.unpack_from(buf, pos + 4)
-        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, ttl, fl, it, ic, None,
-                          None, qttl, qtos)
-    if kind == 1:
-        sec, usec, ipid, fl, it, ic, qttl, qtos = st.unpack_from(buf, pos + 4)
-        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, None, fl, it, ic, None,
-                          None, qttl, qtos)
-    if kind == 2:
-        sec, usec, ipid, ttl, fl, tcpf = st.unpack_from(buf, pos + 4)
-        return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, ttl, fl, None, None,
-                          tcpf, None, None, None)
-    sec, usec, ipid, fl, tcpf = st.unpack_from(buf, pos + 4)
-    return _new_reply(frm, _tuple_new(Timeval, (sec, usec)), ipid, None, fl, None, None, tcpf,
-                      None, None, None)
-
-
-def _read_reply_any(cur: Cursor) -> TracelbReply:
-    flags, final = cur.flags()
-    rx = ipid = ttl = rflags = itype = icode = tcpf = exts = qttl = qtos = None
-    frm: Address | None = None
-    if flags:
-        if flags & 0x001:
-            rx = cur.timeval()
-        if flags & 0x002:
-            ipid = cur.u16()
-        if flags & 0x004:
-            ttl = cur.u8()
-        if flags & 0x008:
-            rflags = cur.u8()
-        if flags & 0x010:
-            itype = cur.u8()
-            icode = cur.u8()
-        if flags & 0x020:
-            tcpf = cur.u8()
-        if flags & 0x040:
-            exts = ICMPEXT.read(cur, {})
-        if flags & 0x080:
-            qttl = cur.u8()
-        if flags & 0x100:
-            qtos = cur.u8()
-        if flags & 0x200:
-            frm = cur.state.get_addr(cur.u32(), cur)
-        if flags & 0x400:
-            frm = cur.addr()
-        if cur.pos > final:
-            raise cur.error("tracelb reply parameters overran their length", final)
-        cur.pos = final
-    if frm is None:
-        # scamper's reader rejects a reply without a source address
-        raise cur.error("tracelb reply without a source address")
-    return _new_reply(frm, rx, ipid, ttl, rflags, itype, icode, tcpf, exts, qttl, qtos)
-
-
-def _read_probe(cur: Cursor) -> TracelbProbe:
-    buf = cur.buf
-    pos = cur.pos
-    # Fast path: scamper writes all five flags (0x1f) and 14 bytes of params.
-    if pos + 17 <= cur.end and buf[pos] == 0x1F and buf[pos + 1] == 0 and buf[pos + 2] == 14:
-        sec, usec, flowid, ttl, attempt, rxc = _PROBE_BODY.unpack_from(buf, pos + 3)
-        cur.pos = pos + 17
-        tx: Timeval | None = _tuple_new(Timeval, (sec, usec))
-        fid: int | None = flowid
-        t: int | None = ttl
-        a: int | None = attempt
-    else:
-        flags, final = cur.flags()
-        tx = fid = t = a = None
-        rxc = 0
-        if flags:
-            if flags & 0x01:
-                tx = cur.timeval()
-            if flags & 0x02:
-                fid = cur.u16()
-            if flags & 0x04:
-                t = cur.u8()
-            if flags & 0x08:
-                a = cur.u8()
-            if flags & 0x10:
-                rxc = cur.u16()
-            if cur.pos > final:
-                raise cur.error("tracelb probe parameters overran their length", final)
-            cur.pos = final
-    if rxc:
-        if rxc > cur.end - cur.pos:
-            raise cur.error(f"tracelb probe claims {rxc} replies, more than the bytes left")
-        if rxc == 1:
-            rxs: tuple[TracelbReply, ...] = (_read_reply(cur),)
-        else:
-            rxs = tuple([_read_reply(cur) for _ in range(rxc)])
-    else:
-        rxs = ()
-    return _new_probe(tx, fid, t, a, rxs)
-
-
-def _read_probeset(cur: Cursor) -> TracelbProbeset:
-    flags, final = cur.flags()
-    probec = 0
-    if flags:
-        if flags & 0x01:
-            probec = cur.u16()
-        if cur.pos > final:
-            raise cur.error("tracelb probeset parameters overran their length", final)
-        cur.pos = final
-    if probec > cur.end - cur.pos:
-        raise cur.error(f"tracelb probeset claims {probec} probes, more than the bytes left")
-    return _new_probeset(tuple([_read_probe(cur) for _ in range(probec)]))
+# A probe is followed by its rxc replies, a probeset by its probec probes.
+_read_probe = fast_reader(PROBE, (*field_names(TracelbProbe)[:-1], "rxc"), _new_probe,
+                          nested=("rxc", _read_reply))
+_read_probeset = fast_reader(PROBESET, ("probec",), _new_probeset,
+                             nested=("probec", _read_probe))
 
 
 def _read_link(cur: Cursor, nodec: int) -> TracelbLink:
     start = cur.pos
-    flags, final = cur.flags()
-    frm = 0
-    to: int | None = None
-    hopc = 0
-    if flags:
-        if flags & 0x01:
-            frm = cur.u16()
-        if flags & 0x02:
-            to = cur.u16()
-        if flags & 0x04:
-            hopc = cur.u8()
-        if cur.pos > final:
-            raise cur.error("tracelb link parameters overran their length", final)
-        cur.pos = final
+    frm, to, hopc = _read_link_values(cur)
+    frm = frm or 0
     # scamper's checks: both ends must name a node read before the links
     if frm >= nodec:
         raise cur.error(f"tracelb link from node {frm} of {nodec}", start)
     if to is not None and to >= nodec:
         raise cur.error(f"tracelb link to node {to} of {nodec}", start)
-    sets = tuple([_read_probeset(cur) for _ in range(hopc)])
+    sets = tuple([_read_probeset(cur) for _ in range(hopc or 0)])
     return _new_link(frm, to, sets)
 
 
 def decode(cur: Cursor) -> Tracelb:
-    vals: dict[str, Any] = PARAMS.read(cur)
+    vals: dict[str, Any] = _read_params(cur)
     st = cur.state
     lst = st.get_list(vals.pop("list_id", 0), cur)
     cyc = st.get_cycle(vals.pop("cycle_id", 0), cur)
