@@ -405,25 +405,50 @@ class Engine:
         if proto in (IPPROTO_TCP, IPPROTO_UDP):
             self.listen(fam, proto)
 
-    async def _recv_loop(self, sock: socket.socket, family: int, proto: int) -> None:
+    def _drain(self, sock: socket.socket, family: int, proto: int) -> tuple[bool, bool]:
+        """Hand up to _DRAIN waiting replies to the scheduler: (any handed
+        over, _DRAIN reached with more perhaps waiting)."""
         io = self.io
         sched = self.sched
+        got = False
+        for _ in range(_DRAIN):
+            try:
+                reply = io.read_one(sock, family, proto)
+            except MalformedPacket:
+                io.malformed += 1
+                continue
+            except OSError:
+                break
+            if reply is None:
+                return got, False
+            sched.reply(reply, time.time_ns())
+            got = True
+        return got, True
+
+    def _drain_listening(self) -> None:
+        """Read the replies already waiting, from the driver after it sent.
+
+        A probe to a nearby host is usually answered before ``sendto``
+        returns (the kernel runs the receive path of loopback and veth
+        inside the send), so reading here, before sleeping, spares the
+        receive task a trio wakeup per reply.  bench/daemon_bench, A/B back
+        to back on one test bed: one-probe pings at -p 1000, 1.47-1.55 ->
+        1.25-1.36 s of CPU for 5,000; 'ping -c 1' batch, 370-377 -> 340-363
+        us/ping; -p 10000 send rate 0.973-0.989 -> 0.991-0.998.  (A single
+        driver waiting on a timerfd and every socket in one epoll set was
+        tried too and lost: 392-394 against 359-371 us/ping.)
+        """
+        socks = self.io.recv_socks
+        for key in tuple(self._listening):  # a reply's callbacks may listen()
+            sock = socks.get(key)
+            if sock is not None:
+                self._drain(sock, *key)
+
+    async def _recv_loop(self, sock: socket.socket, family: int, proto: int) -> None:
         while True:
             await trio.lowlevel.wait_readable(sock)
-            got = False
-            for _ in range(_DRAIN):
-                try:
-                    reply = io.read_one(sock, family, proto)
-                except MalformedPacket:
-                    io.malformed += 1
-                    continue
-                except OSError:
-                    break
-                if reply is None:
-                    break
-                sched.reply(reply, time.time_ns())
-                got = True
-            else:
+            got, more = self._drain(sock, family, proto)
+            if more:
                 # drained _DRAIN packets and more wait: let other tasks run
                 # first (otherwise wait_readable, next, is the checkpoint)
                 await trio.lowlevel.checkpoint()
@@ -485,6 +510,7 @@ class Engine:
                 sched = self.sched
                 while True:
                     sched.run(time.time_ns())
+                    self._drain_listening()
                     t = sched.next_wakeup(time.time_ns())
                     self._planned = t
                     deadline = ns_to_trio(t) if t is not None else float("inf")

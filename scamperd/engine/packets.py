@@ -96,7 +96,7 @@ def checksum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     return ~s & 0xFFFF
 
 
-def _sum16(data: bytes) -> int:
+def sum16(data: bytes) -> int:
     """The one's complement sum of ``data`` (not complemented, not folded)."""
     if len(data) & 1:
         data = data + b"\x00"
@@ -109,8 +109,8 @@ def _sum16(data: bytes) -> int:
 def pseudo_sum(src: bytes, dst: bytes, proto: int, length: int) -> int:
     """The pseudo-header sum for UDP/TCP/ICMPv6 checksums (RFC 768, RFC 8200 §8.1)."""
     if len(src) == 4:
-        return _sum16(src + dst) + proto + length
-    return _sum16(src + dst) + (length >> 16) + (length & 0xFFFF) + proto
+        return sum16(src + dst) + proto + length
+    return sum16(src + dst) + (length >> 16) + (length & 0xFFFF) + proto
 
 
 # --------------------------------------------------------------------------

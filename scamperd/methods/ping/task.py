@@ -70,6 +70,7 @@ from ...engine.packets import (
 )
 from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
 from .probes import (
+    EchoTemplate,
     ProbeFields,
     base_payload,
     build_probe,
@@ -116,6 +117,11 @@ ICMP_TIME_V6_ERRMSG = {False: "no pr_dl and send_func", True: "no build_func"}
 
 PTB = "ptb"  # Probe.ident of a packet-too-big we send (-M)
 
+# PingFlag's bits as plain ints: ``PingFlag.X in flags`` goes through the
+# enum machinery, ~0.3 us a test (profile of bench/daemon_bench's CPU batch).
+_SPOOF, _DLTX, _DL = int(PingFlag.SPOOF), int(PingFlag.DLTX), int(PingFlag.DL)
+_SOCKRX, _RAW, _TBT = int(PingFlag.SOCKRX), int(PingFlag.RAW), int(PingFlag.TBT)
+
 IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
 NS_PER_US = 1000
 
@@ -158,8 +164,9 @@ class PingTask:
         # -O spoof embeds the address we really have (``real_src``; the
         # factory asks the kernel for it) ahead of the payload
         self.real_src = real_src if real_src is not None else src
-        self.base = bytes(base_payload(command, self.v6,
-                                       self.real_src if embeds_src(command) else b""))
+        # the payload every probe starts from; made when first needed, which
+        # for icmp-echo is only for the first ping of a shape (EchoTemplate)
+        self._base: bytes | None = None
         self.on_progress = on_progress
         self.sport = command.sport
         if self.sport == 0:
@@ -179,14 +186,15 @@ class PingTask:
         # datalink, towards the router if there is one.  The datalink path
         # (for replies too): TCP methods, -O dl, and those; -O sockrx keeps
         # ICMP replies on the socket path.
-        self.spoof = PingFlag.SPOOF in command.flags
+        cflags = int(command.flags)  # int tests: see _SPOOF
+        self.spoof = bool(cflags & _SPOOF)
         self.dltx = (command.rtr is not None or command.pmtu != 0 or self.spoof
-                     or PingFlag.DLTX in command.flags)
+                     or bool(cflags & _DLTX))
         self.via: bytes | None = None
         if self.dltx:
             self.via = command.rtr.packed if command.rtr is not None else self.dst
-        self.dl = command.is_tcp or PingFlag.DL in command.flags or self.dltx
-        self.sockrx = PingFlag.SOCKRX in command.flags
+        self.dl = command.is_tcp or bool(cflags & _DL) or self.dltx
+        self.sockrx = bool(cflags & _SOCKRX)
         # scamper's datalink also sees the probes that leave through a socket
         # while it is open (not those it sends itself: Linux never loops a
         # packet socket's frames back to it): echo requests, UDP, and TCP
@@ -194,11 +202,12 @@ class PingTask:
         # the kernel's transmit timestamp is that time.
         self.txts = self.dl and not self.dltx and (
             command.method is M.ICMP_ECHO or command.is_udp
-            or (command.is_tcp and PingFlag.RAW in command.flags and not self.v6))
+            or (command.is_tcp and bool(cflags & _RAW) and not self.v6))
         # -M: replies are read on the datalink (before reassembly)
         self.dl_rx = command.pmtu != 0
-        self.tbt = PingFlag.TBT in command.flags
+        self.tbt = bool(cflags & _TBT)
         self.quote: bytes | None = None  # a reply to quote in a PTB (-M)
+        self._echo: EchoTemplate | None = None  # icmp-echo probes (see _probe)
 
         self.start: Timeval | None = None
         self.probes: builtins.list[_Sent] = []
@@ -208,6 +217,14 @@ class PingTask:
         self.stop_reason = PingStop.NONE
         self.stop_data = 0
         self.errmsg: str | None = None
+
+    @property
+    def base(self) -> bytes:
+        """The payload every probe carries before per-probe fields (base_payload)."""
+        if self._base is None:
+            self._base = bytes(base_payload(self.cmd, self.v6,
+                                            self.real_src if embeds_src(self.cmd) else b""))
+        return self._base
 
     # -- the Task contract ------------------------------------------------
 
@@ -369,7 +386,12 @@ class PingTask:
         sport = self.sports[seq] if self.sports is not None else self.sport
         dport = cmd.dport + seq if cmd.is_icmp or cmd.is_vary_dport else cmd.dport
         f = ProbeFields(seq, ipid, sport, dport & 0xFFFF)
-        packet = build_probe(cmd, self.src, self.dst, self.base, f, now)
+        if self._echo is None and EchoTemplate.fits(cmd):
+            self._echo = EchoTemplate.for_ping(cmd, self.src, self.dst, sport)
+        if self._echo is not None:
+            packet = self._echo.build(ipid, f.dport)
+        else:
+            packet = build_probe(cmd, self.src, self.dst, self.base, f, now)
         return Probe(self.dst, packet, f, self.via, [] if self.txts else None)
 
     def _stop_error(self, f: ProbeFields, packet_len: int, err: OSError,
