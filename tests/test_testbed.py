@@ -118,8 +118,9 @@ def test_http_server(testbed: Testbed) -> None:
 def test_lifecycle_and_leftovers(tmp_path: Path) -> None:
     """A second, throw-away test bed: popen()ed processes die and namespaces go on close();
     leftovers of a dead run are removed while a live run's are kept."""
-    if netns_unavailable_reason():
-        pytest.skip(netns_unavailable_reason() or "")
+    reason = netns_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
     prefix = "sdtbtest"
     clean_leftovers(prefix)
     with Testbed(prefix) as tb:
