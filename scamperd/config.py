@@ -17,9 +17,10 @@ stderr and the same exit status (255: scamper returns -1 from main):
    ``-i -I -f``, and leave no operands.
 5. With ``-P -U -i -f`` a default command (``-c``, else ``trace``) is set.
 
-One option is ours: ``-O nodataid`` writes bare ``DATA N`` headers as scamper
-20211212 did, for clients such as Debian's sc_attach 20211212 that were
-written before ``DATA N id-M``.
+Two options are ours: ``-O nodataid`` writes bare ``DATA N`` headers as
+scamper 20211212 did, for clients such as Debian's sc_attach 20211212 that
+were written before ``DATA N id-M``; ``-O queue-max=N`` caps the commands one
+client may have without a result (default 1,000,000; scamper has no cap).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 
 from protocol.cstrings import string_addrport, string_isnumber, tollong
 from protocol.replies import PPS_DEF, PPS_MAX, PPS_MIN, WINDOW_DEF, WINDOW_MAX, WINDOW_MIN
+
+from .sources import MAX_OUTSTANDING
 
 SCAMPER_VERSION = "20260420"
 COMMAND_DEF = "trace"  # SCAMPER_OPTION_COMMAND_DEF
@@ -50,7 +53,8 @@ POLLERS = frozenset({"select", "epoll", "poll"})
 # -O key=value options: prefix -> Config field.
 VALUED = (("cafile=", "cafile"), ("client-privfile=", "client_privfile"),
           ("client-certfile=", "client_certfile"), ("dnp=", "dnp"),
-          ("ring-blocks=", "ring_blocks"), ("ring-block-size=", "ring_block_size"))
+          ("ring-blocks=", "ring_blocks"), ("ring-block-size=", "ring_block_size"),
+          ("queue-max=", "queue_max"))
 
 # Usage sections, in the order scamper's usage() prints them: (letter, text).
 _O_LINES = (
@@ -78,6 +82,7 @@ _O_LINES = (
     "ring: use PACKET_RX_RING to receive datalink packets",
     "dl-any: open a cooked any datalink interface",
     "nodataid: write DATA N without id-M, as scamper 20211212 (scamperd)",
+    "queue-max=N: commands a client may have without a result (scamperd)",
 )
 _SECTIONS: tuple[tuple[str, str], ...] = (
     ("?", "give an overview of the usage of scamper"),
@@ -178,6 +183,7 @@ class Config:
     dnp: tuple[str, ...] = ()
     ring_blocks: int | None = None
     ring_block_size: int | None = None
+    queue_max: int = MAX_OUTSTANDING
 
     @property
     def data_ids(self) -> bool:
@@ -311,7 +317,7 @@ def parse_args(argv: Sequence[str], prog: str = "scamper") -> Config:
     listid = _id(val["L"], "L") if "L" in val else None
     cycleid = _id(val["C"], "C") if "C" in val else None
     ring: dict[str, int] = {}
-    for name in ("ring_blocks", "ring_block_size"):
+    for name in ("ring_blocks", "ring_block_size", "queue_max"):
         if name in valued:
             r = tollong(valued[name])
             if r is None or r < 1:
@@ -392,4 +398,5 @@ def parse_args(argv: Sequence[str], prog: str = "scamper") -> Config:
         client_certfile=valued.get("client_certfile"),
         client_privfile=valued.get("client_privfile"), dnp=tuple(dnp),
         ring_blocks=ring.get("ring_blocks"), ring_block_size=ring.get("ring_block_size"),
+        queue_max=ring.get("queue_max", MAX_OUTSTANDING),
     )

@@ -38,6 +38,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from typing import Any
 
 import trio
 
@@ -103,6 +104,7 @@ class RawIO:
         self._send6: socket.socket | None = None
         self._addr_cache: dict[bytes, tuple[str, int]] = {}
         self._src_cache: dict[bytes, bytes] = {}
+        self._local_cache: dict[bytes, OSError | bool] = {}
         self.recv_socks: dict[tuple[int, int], socket.socket] = {}
         self.dl_tx = datalink.DatalinkTx()
         self.dl_rx: socket.socket | None = None
@@ -149,7 +151,33 @@ class RawIO:
         ifr = struct.pack("16si", socket.if_indextoname(ifindex).encode(), 0)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             ifr = fcntl.ioctl(s.fileno(), SIOCGIFMTU, ifr)
-        return int(struct.unpack_from("i", ifr, 16)[0])
+        mtu = int(struct.unpack_from("i", ifr, 16)[0])
+        if not 0 <= mtu <= 65535:
+            # scamper_if_getmtu(): an MTU no IP packet can fill (lo's
+            # 65536) is an error, so PMTUD is skipped, as scamper does
+            raise OSError(0, f"invalid MTU {mtu}")
+        return mtu
+
+    def local_error(self, src: bytes) -> OSError | None:
+        """Why ``src`` is not an address of this host (None when it is):
+        scamper binds its probe sockets to the source address, and the
+        bind fails with EADDRNOTAVAIL for an address that is not ours."""
+        cached = self._local_cache.get(src)
+        if isinstance(cached, OSError):
+            return cached
+        if cached is False:
+            return None
+        fam = socket.AF_INET6 if len(src) == 16 else socket.AF_INET
+        err: OSError | None = None
+        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((socket.inet_ntop(fam, src), 0))
+            except OSError as e:
+                err = e
+        if len(self._local_cache) > 4096:
+            self._local_cache.clear()
+        self._local_cache[src] = err if err is not None else False
+        return err
 
     def send(self, probe: Probe) -> int:
         """Send one probe; the send time (ns) is taken right at ``sendto``."""
@@ -327,6 +355,8 @@ class Engine:
         self._nursery: trio.Nursery | None = None
         self._listening: set[tuple[int, int]] = set()
         self.finished_cb: dict[object, Callable[[object], None]] = {}
+        # finished tasks go here with the fault, if any (sources use this)
+        self._watch: dict[object, Callable[[Any, BaseException | None], None]] = {}
         # tasks reading the datalink, and how many of them want each key
         self._dl_tasks: dict[object, tuple[MatchKey, ...]] = {}
         self._dl_keys: dict[MatchKey, int] = {}
@@ -363,9 +393,26 @@ class Engine:
             self._dl_scope = None
             self.io.dl_rx = None  # the loop closes it; a new reader opens another
 
-    def _finished(self, task: object) -> None:
+    def watch(self, task: Any, cb: Callable[[Any, BaseException | None], None]) -> None:
+        """Call ``cb(task, fault)`` when ``task`` finishes; ``fault`` is the
+        exception it raised if the scheduler ended it for one."""
+        self._watch[task] = cb
+
+    def forget(self, task: object) -> None:
+        """A task that was built but will never run: drop what was
+        registered for it (its watch, its datalink interest)."""
+        self._watch.pop(task, None)
+        self.finished_cb.pop(task, None)
         if self._dl_tasks:
             self._drop_datalink(task)
+
+    def _finished(self, task: object, fault: BaseException | None = None) -> None:
+        if self._dl_tasks:
+            self._drop_datalink(task)
+        watcher = self._watch.pop(task, None)
+        if watcher is not None:
+            watcher(task, fault)
+            return
         cb = self.finished_cb.pop(task, None)
         if cb is not None:
             cb(task)

@@ -27,18 +27,35 @@ which share scamper's one ICMP id) cost nothing per send slot.
 Replies are matched in two stages: :func:`reply_keys` derives cheap keys from
 the reply (or from the probe it quotes), one dict lookup finds the task, and
 the task checks the details itself.
+
+Fault isolation: a task is a guest.  Every call into one (``match_keys``,
+``next_action``, ``probe_sent``, ``receive_reply``, ``halt``) is fenced
+here, where it is made, and so is a send that fails with anything but an
+OSError (a probe the I/O layer cannot even put on the wire).  A task that
+raises ends alone: its traceback is logged, ``stats.task_faults`` goes up,
+and it is finished with the exception (``on_finished(task, fault)``), so
+its source can still return the one record its client is owed.  Every
+other task carries on.
+
+Sources with a ``release`` method (the per-client sources) keep the
+commands whose tasks conflicted themselves (see sources.py); they ask
+:meth:`Scheduler.key_busy` and are told when a key is released.  A task
+that conflicts here (one added directly, or from a source that keeps no
+holds) is held by the scheduler as described above.
 """
 
 from __future__ import annotations
 
 import heapq
+import sys
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
-from .task import FINISHED, Finished, MatchKey, Probe, SendProbe, Task, Wait
+from .task import FINISHED, Action, Finished, MatchKey, Probe, SendProbe, Task, Wait
 
 NS = 1_000_000_000
 GAP_MAX_NS = 250_000_000  # scamper's gap_max: 250 ms
@@ -59,6 +76,10 @@ class TaskSource(Protocol):
         ...
 
     def take(self) -> Task | None:
+        ...
+
+    def release(self, key: MatchKey) -> None:
+        """``key`` is no longer held by a running task."""
         ...
 
 
@@ -94,6 +115,7 @@ class _Slot:
     gen: int = 0
     in_ready: bool = False
     done: bool = False
+    fault: BaseException | None = None
 
 
 @dataclass
@@ -105,15 +127,17 @@ class Stats:
     tasks_started: int = 0
     tasks_finished: int = 0
     tasks_held: int = 0
+    task_faults: int = 0
 
 
 @dataclass(eq=False)
 class Scheduler:
     """The engine's brain.  ``send(probe) -> tx_ns`` does the I/O (raising
-    OSError on failure); ``on_finished(task)`` hands a finished task back."""
+    OSError on failure); ``on_finished(task, fault)`` hands a finished task
+    back, with the exception it raised if it faulted (else None)."""
 
     send: Callable[[Probe], int]
-    on_finished: Callable[[Task], None]
+    on_finished: Callable[[Task, BaseException | None], None]
     pps: int = 20
     window: int = 0
     sources: list[TaskSource] = field(default_factory=list)
@@ -148,6 +172,10 @@ class Scheduler:
     def active(self) -> int:
         """Tasks in the window (started, not finished)."""
         return len(self._slots)
+
+    def key_busy(self, key: MatchKey) -> bool:
+        """Is ``key`` held by a running task?"""
+        return key in self._keys
 
     def window_open(self) -> bool:
         return self.window == 0 or len(self._slots) < self.window
@@ -193,31 +221,68 @@ class Scheduler:
             self._last = nxt
 
     def _send_one(self, now: int) -> bool:
-        """Use one send slot; False when nothing can send now."""
+        """Use one send slot; False when nothing can use it now.
+
+        A slot in which the sources only had commands blocked behind busy
+        keys counts as used, as a task start would: otherwise the driver
+        would wake at once to build the next blocked command, and a queue
+        of commands for one busy target would turn into a burst of builds.
+        """
         ready = self._ready
         while ready:
             slot = ready.popleft()
             slot.in_ready = False
             if slot.done:
                 continue
-            action = slot.task.next_action(now)
+            action = self._next_action(slot, now)
             if isinstance(action, SendProbe):
                 self._transmit(slot, action.probe, now)
                 return True
-            self._place(slot, action, now)
+            if action is not None:
+                self._place(slot, action, now)
         while self.window_open():
             new = self._take()
             if new is None:
-                return False
+                return self._sources_ready()
             started = self._start(new)
             if started is None:
                 continue
-            action = new.next_action(now)
+            action = self._next_action(started, now)
             if isinstance(action, SendProbe):
                 self._transmit(started, action.probe, now)
                 return True
-            self._place(started, action, now)
+            if action is not None:
+                self._place(started, action, now)
         return False
+
+    # -- the fence around every call into a task ------------------------------
+
+    def _next_action(self, slot: _Slot, now: int) -> Action | None:
+        try:
+            return slot.task.next_action(now)
+        except Exception as e:
+            self._fault(slot, e, "next_action")
+            return None
+
+    def _fault(self, slot: _Slot, exc: BaseException, where: str) -> None:
+        """The task raised: it ends alone, with the exception."""
+        if slot.done:
+            return
+        self._log_fault(slot.task, exc, where)
+        slot.fault = exc
+        self._finish(slot)
+
+    def _log_fault(self, task: Task, exc: BaseException, where: str) -> None:
+        self.stats.task_faults += 1
+        print(f"scamperd: {type(task).__name__} failed in {where}: {exc!r}", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+
+    def _notify(self, task: Task, fault: BaseException | None) -> None:
+        try:
+            self.on_finished(task, fault)
+        except Exception as e:  # the sink's bug: log it, keep the engine going
+            print(f"scamperd: delivering a result failed: {e!r}", file=sys.stderr)
+            traceback.print_exception(e, file=sys.stderr)
 
     def _take(self) -> Task | None:
         released = self._released
@@ -252,7 +317,10 @@ class Scheduler:
         self._blocked.setdefault(key, deque()).append(task)
 
     def _release(self, key: MatchKey) -> None:
-        """``key`` is free: the tasks held on it may start (in hold order)."""
+        """``key`` is free: the tasks held on it may start (in hold order),
+        and the sources hear of it."""
+        for src in self.sources:
+            src.release(key)
         blocked = self._blocked.pop(key, None)
         if blocked:
             for task in blocked:
@@ -261,7 +329,13 @@ class Scheduler:
                     heapq.heappush(self._released, (order, task))
 
     def _start(self, task: Task) -> _Slot | None:
-        keys = tuple(task.match_keys())
+        try:
+            keys = tuple(task.match_keys())
+        except Exception as e:
+            self._log_fault(task, e, "match_keys")
+            self.stats.tasks_finished += 1
+            self._notify(task, e)
+            return None
         for k in keys:
             if k in self._keys:
                 self._hold(task, k)
@@ -282,11 +356,20 @@ class Scheduler:
             tx = now
             err = e
             self.stats.send_errors += 1
-        slot.task.probe_sent(probe, tx, err)
+        except Exception as e:  # a probe the I/O layer cannot handle at all
+            self._fault(slot, e, "send")
+            return
+        try:
+            slot.task.probe_sent(probe, tx, err)
+        except Exception as e:
+            self._fault(slot, e, "probe_sent")
+            return
         self._evaluate(slot, tx)
 
     def _evaluate(self, slot: _Slot, now: int) -> None:
-        self._place(slot, slot.task.next_action(now), now)
+        action = self._next_action(slot, now)
+        if action is not None:
+            self._place(slot, action, now)
 
     def _place(self, slot: _Slot, action: SendProbe | Wait | Finished, now: int) -> None:
         slot.gen += 1
@@ -310,7 +393,7 @@ class Scheduler:
                 del self._keys[k]
                 self._release(k)
         self.stats.tasks_finished += 1
-        self.on_finished(slot.task)
+        self._notify(slot.task, slot.fault)
 
     # -- input from outside ------------------------------------------------
 
@@ -327,7 +410,11 @@ class Scheduler:
         for k in reply_keys(r):
             slot = keys.get(k)
             if slot is not None:
-                slot.task.receive_reply(r, now)
+                try:
+                    slot.task.receive_reply(r, now)
+                except Exception as e:
+                    self._fault(slot, e, "receive_reply")
+                    return True
                 if not slot.in_ready:
                     self._evaluate(slot, now)
                 return True
@@ -338,16 +425,25 @@ class Scheduler:
         """Halt a running or held task; it finishes at once with its partial result."""
         slot = self._slots.get(task)
         if slot is not None:
-            task.halt()
+            try:
+                task.halt()
+            except Exception as e:
+                self._fault(slot, e, "halt")
+                return True
             self._evaluate(slot, now)
             if not slot.done:
                 self._finish(slot)
             return True
         if task in self._held:
             del self._held[task]
-            task.halt()
+            fault: BaseException | None = None
+            try:
+                task.halt()
+            except Exception as e:
+                self._log_fault(task, e, "halt")
+                fault = e
             self.stats.tasks_finished += 1
-            self.on_finished(task)
+            self._notify(task, fault)
             return True
         return False
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from protocol.commands.ping import PingCommand
-
-from .. import register
+from ..registry import Method, dst_unless_src
 from .factory import make_ping_task
+from .records import failed_record
 from .task import PingTask
 
-register(PingCommand, make_ping_task)
+METHOD = Method("ping", make_ping_task, failed_record, dst_unless_src)
 
-__all__ = ["PingTask", "make_ping_task"]
+__all__ = ["METHOD", "PingTask", "make_ping_task"]

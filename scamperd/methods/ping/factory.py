@@ -12,8 +12,9 @@ import socket
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from protocol.commands.ping import PingCommand
+from protocol.commands.ping import PingCommand, PingFlag
 
+from ..registry import bind_errmsg
 from .probes import probe_proto
 from .task import PingTask
 
@@ -44,9 +45,17 @@ def make_ping_task(command: PingCommand, source: Any, engine: Engine) -> PingTas
     engine.listen_for(v6, probe_proto(command, v6))
     real_src = engine.io.src_for(dst)
     src = command.src.packed if command.src is not None else real_src
+    setup_error = None
+    if command.src is not None and not command.flags & PingFlag.SPOOF:
+        # scamper binds its probe sockets to -S, which fails for an address
+        # that is not ours: the ping ends with that error and sends nothing
+        err = engine.io.local_error(src)
+        if err is not None:
+            kind = "udp" if command.is_udp else "icmp"
+            setup_error = (err.errno or 0, bind_errmsg(kind, src, command.sport, err))
     task = PingTask(command, src=src, list=getattr(source, "list_info", None),
                     cycle=getattr(source, "cycle_info", None), rng=_RNG,
-                    ifname=ifname_of, real_src=real_src)
+                    ifname=ifname_of, real_src=real_src, setup_error=setup_error)
     if task.dl_rx:
         # -M needs replies as they were on the wire (fragment sizes, ids)
         engine.want_datalink(task, tuple(task.match_keys()))

@@ -79,6 +79,7 @@ from .probes import (
     ptb_quote,
     send_errmsg,
 )
+from .records import command_fields, timeval
 
 M = PingMethod
 RF = PingReplyFlag
@@ -126,10 +127,7 @@ IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
 NS_PER_US = 1000
 
 
-def _timeval(ns: int) -> Timeval:
-    """A struct timeval, truncated to microseconds as gettimeofday() gives it."""
-    us = ns // NS_PER_US
-    return Timeval(us // 1_000_000, us % 1_000_000)
+_timeval = timeval
 
 
 @dataclass(slots=True)
@@ -150,8 +148,13 @@ class PingTask:
                  cycle: CycleInfo | None = None, rng: random.Random | None = None,
                  ifname: Callable[[int], str | None] | None = None,
                  real_src: bytes | None = None,
-                 on_progress: Callable[[Ping], None] | None = None) -> None:
+                 on_progress: Callable[[Ping], None] | None = None,
+                 setup_error: tuple[int, str] | None = None) -> None:
         self.cmd = command
+        # (errno, errmsg): the ping fails before its first probe, as
+        # scamper's does when it cannot open its sockets (a -S address that
+        # is not ours, without -O spoof)
+        self.setup_error = setup_error
         self.dst = command.dst.packed
         self.src = src
         self.v6 = len(self.dst) == 16
@@ -241,6 +244,11 @@ class PingTask:
             return FINISHED
         if self.start is None:
             self.start = _timeval(now)
+            if self.setup_error is not None:
+                self.stop_reason = PingStop.ERROR
+                self.stop_data = self.setup_error[0] & 0xFF
+                self.errmsg = self.setup_error[1]
+                return FINISHED
             if self.v6 and self.cmd.method is M.ICMP_TIME:
                 # there is no ICMPv6 timestamp request (see ICMP_TIME_V6_ERRMSG)
                 self.stop_reason = PingStop.ERROR
@@ -352,24 +360,16 @@ class PingTask:
 
     def result(self, stop_reason: PingStop | None = None) -> Ping:
         """The record; ``stop_reason`` INPROGRESS gives a ``-y`` snapshot."""
-        cmd = self.cmd
         atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
         probes = [PingProbe(i, _timeval(p.tx), p.ipid, p.sport, p.flags, tuple(p.replies))
                   for i, p in enumerate(self.probes) if p.replies]
-        tsps = [Address(ADDR_IPV4, a.packed) for a in cmd.tsps] if cmd.tsps else None
         return Ping.build(
-            dst=Address(atype, self.dst), start=self.start or Timeval(0, 0),
+            start=self.start or Timeval(0, 0),
             ping_sent=len(self.probes), probes=probes, list=self.list, cycle=self.cycle,
-            userid=cmd.userid, src=Address(atype, self.src),
-            rtr=Address(atype, cmd.rtr.packed) if cmd.rtr is not None else None,
+            src=Address(atype, self.src),
             stop_reason=self.stop_reason if stop_reason is None else stop_reason,
-            stop_data=self.stop_data, errmsg=self.errmsg,
-            data=cmd.data, wait_probe=Timeval.from_us(cmd.wait_probe_us),
-            wait_timeout=Timeval.from_us(cmd.wait_timeout_us), attempts=cmd.attempts,
-            size=cmd.size, method=int(cmd.method), ttl=cmd.ttl, tos=cmd.tos,
-            sport=self.sport, dport=cmd.dport, icmpsum=cmd.icmpsum, tcpseq=cmd.tcpseq,
-            tcpack=cmd.tcpack, stop_count=cmd.stop_count, pmtu=cmd.pmtu, tsps=tsps,
-            flags=int(cmd.flags))
+            stop_data=self.stop_data, errmsg=self.errmsg, sport=self.sport,
+            **command_fields(self.cmd))
 
     # -- probes ------------------------------------------------------------
 

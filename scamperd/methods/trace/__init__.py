@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from protocol.commands.trace import TraceCommand
-
-from .. import register
+from ..registry import Method, dst_unless_src
 from .factory import make_trace_task
+from .records import failed_record
 from .task import Mode, TraceTask
 
-register(TraceCommand, make_trace_task)
+METHOD = Method("trace", make_trace_task, failed_record, dst_unless_src)
 
-__all__ = ["Mode", "TraceTask", "make_trace_task"]
+__all__ = ["METHOD", "Mode", "TraceTask", "make_trace_task"]

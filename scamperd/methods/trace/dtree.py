@@ -61,8 +61,10 @@ class DtreeTask(TraceTask):
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, sport: int | None = None,
-                 lss_store: LssStore | None = None) -> None:
-        super().__init__(command, src=src, list=list, cycle=cycle, sport=sport)
+                 lss_store: LssStore | None = None,
+                 setup_error: tuple[int, str] | None = None) -> None:
+        super().__init__(command, src=src, list=list, cycle=cycle, sport=sport,
+                         setup_error=setup_error)
         self.mode = Mode.DTREE_FIRST
         self.gss: frozenset[bytes] = frozenset(a.packed for a in command.gss)
         self.lss_name = command.lss

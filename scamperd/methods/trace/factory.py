@@ -10,9 +10,10 @@ import os
 import random
 from typing import TYPE_CHECKING, Any
 
-from protocol.commands.trace import TraceCommand
+from protocol.commands.trace import TraceCommand, TraceMethod
 from warts.types.trace import TraceFlag
 
+from ..registry import bind_errmsg
 from .dtree import DtreeTask
 from .probes import probe_proto
 from .task import TraceTask
@@ -36,9 +37,20 @@ def make_trace_task(command: TraceCommand, source: Any, engine: Engine) -> Trace
             # -s 0: the kernel's ephemeral port for scamper's bound socket;
             # we draw one from Linux's ephemeral range
             sport = random.randrange(32768, 61000)
+    setup_error = None
+    if command.src is not None:
+        # scamper binds its probe socket (UDP) or ICMP socket (ICMP, TCP) to
+        # -S, which fails for an address that is not ours: the trace ends
+        # with that error and sends nothing (trace has no -O spoof)
+        err = engine.io.local_error(src)
+        if err is not None:
+            kind = "udp" if command.method in (TraceMethod.UDP, TraceMethod.UDP_PARIS) \
+                else "icmp"
+            setup_error = (err.errno or 0, bind_errmsg(kind, src, command.sport, err))
     cls = DtreeTask if command.is_doubletree else TraceTask
     task = cls(command, src=src, list=getattr(source, "list_info", None),
-               cycle=getattr(source, "cycle_info", None), sport=sport)
+               cycle=getattr(source, "cycle_info", None), sport=sport,
+               setup_error=setup_error)
     if command.flags & TraceFlag.PTR:
         # -O ptr: names come from the daemon's resolver (scamper's own DNS)
         task.ptr_lookup = engine.resolver.ptr

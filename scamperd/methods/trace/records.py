@@ -10,9 +10,11 @@ from __future__ import annotations
 import builtins
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
+from protocol.commands.trace import TraceCommand
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
-from warts.types.trace import TraceProbe, TraceReply, TraceReplyFlag
+from warts.types.trace import Trace, TraceProbe, TraceReply, TraceReplyFlag, TraceStop
 from warts.wire import IcmpExt, Timeval
 
 from ...engine.packets import Reply, parse_icmp_extensions
@@ -160,3 +162,29 @@ def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError,
         else:
             what = f"udp4_probe could not send to {dst} ({ttl} ttl, {dport} dport, {n} len)"
     return f"{what}: {err.strerror}" if err.errno else what
+
+
+def command_fields(cmd: TraceCommand) -> dict[str, Any]:
+    """Trace.build's arguments that are the command's options."""
+    atype = ADDR_IPV6 if cmd.dst.version == 6 else ADDR_IPV4
+    return {
+        "dst": Address(atype, cmd.dst.packed),
+        "rtr": Address(atype, cmd.rtr.packed) if cmd.rtr is not None else None,
+        "userid": cmd.userid, "type": int(cmd.method), "attempts": cmd.attempts,
+        "hoplimit": cmd.hoplimit, "squeries": cmd.squeries, "gaplimit": cmd.gaplimit,
+        "gapaction": int(cmd.gapaction), "tos": cmd.tos,
+        "wait_timeout": cmd.wait_timeout_us // 1_000_000,
+        "wait_probe": cmd.wait_probe_us // 10_000, "loops": cmd.loops,
+        "confidence": cmd.confidence, "probe_size": cmd.probe_size, "dport": cmd.dport,
+        "offset": cmd.offset,
+    }
+
+
+def failed_record(cmd: TraceCommand, source: Any, errmsg: str, now: int) -> Trace:
+    """A trace that stopped with ERROR before sending anything."""
+    atype = ADDR_IPV6 if cmd.dst.version == 6 else ADDR_IPV4
+    return Trace.build(
+        src=Address(atype, cmd.src.packed) if cmd.src is not None else None,
+        list=getattr(source, "list_info", None), cycle=getattr(source, "cycle_info", None),
+        start=timeval(now), stop_reason=TraceStop.ERROR, flags=int(cmd.flags),
+        firsthop=cmd.firsthop, sport=cmd.sport, errmsg=errmsg, **command_fields(cmd))

@@ -92,7 +92,7 @@ from .probes import (
     match_tcp,
     probe_proto,
 )
-from .records import SentProbe, dl_seen, named, timeval
+from .records import SentProbe, command_fields, dl_seen, named, timeval
 from .replies import CONFIDENCE_K, CONFIDENCE_MAX_N, ReplyHandling
 
 __all__ = ["CONFIDENCE_K", "CONFIDENCE_MAX_N", "Mode", "PtrLookup", "TraceTask"]
@@ -116,8 +116,12 @@ class TraceTask(ReplyHandling):
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, sport: int | None = None,
-                 ifmtu: int | None = None) -> None:
+                 ifmtu: int | None = None,
+                 setup_error: tuple[int, str] | None = None) -> None:
         self.cmd = command
+        # (errno, errmsg): the trace fails before its first probe, as
+        # scamper's does when it cannot bind its probe socket to -S
+        self.setup_error = setup_error
         self.dst: bytes = command.dst.packed
         self.src = src
         self.v6 = len(self.dst) == 16
@@ -209,6 +213,11 @@ class TraceTask(ReplyHandling):
         if self.start is None and not self.done:
             self.start = now
             self.want_probe = True
+            if self.setup_error is not None:
+                self.stop_reason = TraceStop.ERROR
+                self.stop_data = self.setup_error[0] & 0xFF
+                self.errmsg = self.setup_error[1]
+                self.done = True
         while not self.done:
             if self.want_probe:
                 return SendProbe(self._probe())
@@ -318,22 +327,14 @@ class TraceTask(ReplyHandling):
         if pmtud is not None and names:
             pmtud = dataclasses.replace(
                 pmtud, probes=tuple(named(p, names) for p in pmtud.probes))
-        rtr = cmd.rtr
         return Trace.build(
-            Address(atype, self.dst), src=Address(atype, self.src),
-            rtr=Address(atype, rtr.packed) if rtr is not None else None,
-            list=self.list, cycle=self.cycle, userid=cmd.userid,
-            start=timeval(self.start or 0), type=self.method,
+            src=Address(atype, self.src), list=self.list, cycle=self.cycle,
+            start=timeval(self.start or 0),
             stop_reason=self.stop_reason if stop_reason is None else stop_reason,
-            stop_data=self.stop_data, flags=self.flags,
-            attempts=cmd.attempts, hoplimit=cmd.hoplimit, squeries=cmd.squeries,
-            gaplimit=cmd.gaplimit, gapaction=int(cmd.gapaction), firsthop=self.firsthop,
-            tos=cmd.tos, wait_timeout=self.wait_timeout_ns // NS_PER_SEC,
-            wait_probe=self.wait_probe_ns // 10_000_000, loops=cmd.loops,
-            confidence=cmd.confidence, probe_size=cmd.probe_size, sport=self.sport,
-            dport=cmd.dport, offset=cmd.offset, probec=len(self.sent),
+            stop_data=self.stop_data, flags=self.flags, firsthop=self.firsthop,
+            sport=self.sport, probec=len(self.sent),
             hop_count=self.hop_count, stop_hop=self.stop_hop, errmsg=self.errmsg,
-            probes=probes, lastditch=lastditch, pmtud=pmtud)
+            probes=probes, lastditch=lastditch, pmtud=pmtud, **command_fields(cmd))
 
     # -- -O ptr ----------------------------------------------------------------
 

@@ -57,9 +57,17 @@ class FakeTask:
         return len(self.sent)
 
 
+def _collect(done: list[Any]) -> Any:
+    """An on_finished that keeps the finished tasks (faults are asserted apart)."""
+    return lambda task, fault: done.append(task)
+
+
 class ListSource:
     def __init__(self, tasks: Iterable[FakeTask]) -> None:
         self.q = deque(tasks)
+
+    def release(self, key: MatchKey) -> None:
+        pass
 
     def ready(self) -> bool:
         return bool(self.q)
@@ -92,7 +100,7 @@ def _drive(s: Scheduler, clock: Clock, until: int, jitter: int) -> None:
 def test_scheduler_holds_rate_with_late_wakeups(pps: int, jitter: int) -> None:
     clock = Clock()
     done: list[Any] = []
-    s = Scheduler(send=clock.send, on_finished=done.append, pps=pps)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=pps)
     s.sources.append(ListSource([FakeTask(i) for i in range(4)]))
     start = clock.now
     seconds = 2 if pps < 1000 else 1
@@ -105,7 +113,7 @@ def test_scheduler_holds_rate_with_late_wakeups(pps: int, jitter: int) -> None:
 def test_scheduler_window_limits_active_tasks() -> None:
     clock = Clock()
     done: list[Any] = []
-    s = Scheduler(send=clock.send, on_finished=done.append, pps=1000, window=3)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=1000, window=3)
     s.sources.append(ListSource([FakeTask(i, count=2, timeout=NS // 10) for i in range(10)]))
     peak = 0
     for _ in range(100000):
@@ -122,7 +130,7 @@ def test_scheduler_window_limits_active_tasks() -> None:
 def test_scheduler_matches_reply_by_quote_and_holds_conflicts() -> None:
     clock = Clock()
     done: list[Any] = []
-    s = Scheduler(send=clock.send, on_finished=done.append, pps=100)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=100)
     a, b, c = FakeTask(7, count=1), FakeTask(7, count=1), FakeTask(8, count=1)
     s.sources.append(ListSource([a, b, c]))
     clock.now += NS
@@ -144,7 +152,7 @@ def test_scheduler_matches_reply_by_quote_and_holds_conflicts() -> None:
 def test_scheduler_halt_finishes_task() -> None:
     clock = Clock()
     done: list[Any] = []
-    s = Scheduler(send=clock.send, on_finished=done.append, pps=10)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=10)
     t = FakeTask(1, count=5, gap=NS)
     s.add(t, clock.now)
     s.run(clock.now + NS)
@@ -155,7 +163,7 @@ def test_scheduler_halt_finishes_task() -> None:
 def test_scheduler_held_tasks_start_in_hold_order_when_key_frees() -> None:
     clock = Clock()
     done: list[Any] = []
-    s = Scheduler(send=clock.send, on_finished=done.append, pps=1000)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=1000)
     first = FakeTask(7, count=1, timeout=NS // 10)
     held = [FakeTask(7, count=1, timeout=NS // 10) for _ in range(3)]
     s.sources.append(ListSource([first, *held]))
@@ -177,7 +185,7 @@ def test_scheduler_held_tasks_start_in_hold_order_when_key_frees() -> None:
 def test_scheduler_wait_expiry_folds_into_next_send_slot(timeout: int, wake_at: int) -> None:
     clock = Clock()
     t0 = clock.now
-    s = Scheduler(send=clock.send, on_finished=lambda t: None, pps=100)
+    s = Scheduler(send=clock.send, on_finished=lambda t, f: None, pps=100)
     waiter = FakeTask(2, count=1, timeout=timeout)
     busy = FakeTask(1)  # always wants to send: a slot every 10 ms
     s.add(waiter, t0)
