@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import trio
 
@@ -25,6 +25,7 @@ from protocol import CommandError, command_word, parse_command
 
 from . import methods
 from .config import EXIT_FAILURE, Config
+from .control import route_problem
 from .daemon import DaemonError, serve
 from .engine.io import Engine
 from .sources import Source
@@ -128,10 +129,9 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
                                 hostname=server.hostname)
 
         def make_task(cmd: Any, src: Source) -> Any:
-            factory = methods.lookup(cmd)
-            assert factory is not None  # checked before the run
-            task = factory(cmd, src, engine)
-            engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+            method = methods.lookup(cmd)
+            assert method is not None  # checked before the run
+            task = method.factory(cmd, src, engine)
             if hasattr(task, "on_progress"):
                 # -y snapshots go to the output like results, as scamper's
                 # duplicated in-progress tasks do
@@ -145,8 +145,7 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
                 server.sources.remove(src)
             server.check_exit()
 
-        def on_result(tid: int, task: Any) -> None:
-            rec = task.result()
+        def on_result(tid: int, rec: Any) -> None:
             if rec is not None:
                 out.write(rec)
             progress.tick(engine.sched.active)
@@ -155,8 +154,16 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
         src = Source(name, make_task=make_task, on_result=on_result, descr="default",
                      list_id=lst.id, cycle_id=cycle.id,
                      kind="file" if config.inputs == "infile" else "cmdline",
-                     list_info=lst, cycle_info=cycle)
+                     list_info=lst, cycle_info=cycle, failed=methods.failed_record,
+                     max_outstanding=max(len(commands), 1), on_discard=engine.forget,
+                     watch=engine.watch)
         for cmd in commands:
+            problem = route_problem(engine, cmd)
+            if problem is not None:
+                # scamper prints getsrc's error and goes on with the rest
+                print(f"scamperd: command not accepted: {problem}", file=sys.stderr)
+                progress.tick(0)
+                continue
             src.submit(cmd)
         src.done = True
         out.write(lst)
@@ -170,7 +177,6 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
 
 def run(config: Config) -> int:
     """A one-shot run; the process exit status."""
-    methods.load()
     try:
         lines = command_lines(config)
         commands = []

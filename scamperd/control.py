@@ -18,10 +18,20 @@ takes the last queued command, and a ``DATA`` block when a task finishes.
 Because those run in the same trio thread, output is a plain bytearray plus
 a wake-up event; ordering is exactly the order of the calls.
 
-Backpressure (DESIGN "bound everything"): results are never dropped, so the
-buffer can only be bounded by not reading more commands.  When it holds more
-than :data:`HIGH_WATER` bytes the reader stops receiving (TCP then stops the
-client) until the writer brings it under :data:`LOW_WATER`.
+Backpressure (DESIGN "bound everything"): results are never dropped.  A
+client that writes many commands before it reads anything must not stall
+(scamper reads them all), so the reader keeps reading; what is bounded is
+the work started for the client: when its unsent output passes
+:data:`PAUSE_AT` bytes its source is paused (queued commands wait unstarted)
+until the writer brings the output under :data:`RESUME_AT`.  Replies to
+commands (``OK``, ``ERR``, ``MORE``) are still written then; only a client
+that has let :data:`HARD_LIMIT` bytes pile up, which only a client that
+never reads can do, is no longer read until it reads.
+
+Fault isolation: an exception while handling one event answers ``ERR
+internal error``; one anywhere else in a session closes that client's
+connection only (:func:`handle_client` catches it; trio would otherwise let
+it end the listener and the daemon).
 
 End of session, as scamper_control.c does it:
 
@@ -31,6 +41,12 @@ End of session, as scamper_control.c does it:
 * EOF or a fatal bad line: the source is abandoned (queued commands dropped,
   running tasks forgotten by the scheduler, no more results); queued output
   is written, then the socket is closed.
+
+Closing after FLUSH is a lingering close: our side is shut for writing, and
+input is read and discarded until the client closes too (at most
+:data:`LINGER` seconds).  Closing with unread input would send a reset,
+and a reset makes the client's kernel discard what it has not read yet: the
+final ``ERR`` of a bad line, or the last results.
 """
 
 from __future__ import annotations
@@ -39,9 +55,10 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import trio
 
@@ -86,21 +103,29 @@ from protocol import (
 from . import methods
 from .config import SCAMPER_VERSION, Config
 from .engine.io import Engine
-from .engine.task import FINISHED, Action, MatchKey, Probe
 from .methods.trace.lss import STORE as LSS_STORE
 from .sources import Source, SourceSet
 
-# Output buffered for one client before we stop reading its commands.  A
-# warts ping result is ~100-300 bytes uuencoded; 1 MiB holds thousands of
-# results, so a client that keeps reading never notices.
-HIGH_WATER = 1 << 20
-LOW_WATER = HIGH_WATER // 2
-RECV_SIZE = 4096  # scamper's client_read buffer
+# Unsent output at which a client's source is paused, and resumed.  A warts
+# ping result is ~100-300 bytes uuencoded: 16 MiB holds ~100,000 results, so
+# a client that keeps reading never notices.
+PAUSE_AT = 16 << 20
+RESUME_AT = PAUSE_AT // 2
+# Unsent output at which the client's input is no longer read: by then it has
+# written over a million commands without reading a reply.
+HARD_LIMIT = 64 << 20
+RECV_SIZE = 65536
 SEND_CHUNK = 65536
+LINGER = 2.0  # seconds the lingering close waits for the client's EOF
 
 
 def _log(msg: str) -> None:
     print(f"scamperd: {msg}", file=sys.stderr)
+
+
+@dataclass
+class ServerStats:
+    session_faults: int = 0  # control sessions closed by an exception
 
 
 class Server:
@@ -109,7 +134,7 @@ class Server:
     def __init__(self, config: Config, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.sources = SourceSet()
+        self.sources = SourceSet(busy=engine.sched.key_busy)
         engine.sched.sources.append(self.sources)
         self.command = config.command
         self.monitorname = config.monitorname
@@ -121,6 +146,7 @@ class Server:
         # Unix clients are named <path>:<n>, n counting attaches from 0.
         self.unix_count = 0
         self.sessions: set[ClientSession] = set()
+        self.stats = ServerStats()
         # scamper exits when out of work unless it listens for commands.
         self.exit_when_done = not config.control
         self.stop = trio.Event()
@@ -153,7 +179,7 @@ class Server:
             # scamper_sources_empty: drop every queued command and take the
             # sources out of rotation; running tasks still report.
             for src in list(self.sources.sources):
-                src.queue.clear()
+                src.clear()
                 self.sources.remove(src)
         if mode is ShutdownMode.NOW:
             # scamper_queue_empty: the active window goes without results.
@@ -163,30 +189,20 @@ class Server:
         self.check_exit()
 
 
-class _FailedTask:
-    """Stands in for a task whose factory raised: finishes at once, no result.
-
-    The factory runs inside the engine task, where an exception would stop
-    every client's measurements; a method bug must cost only its own task.
-    """
-
-    def match_keys(self) -> Iterable[MatchKey]:
-        return ()
-
-    def next_action(self, now: int) -> Action:
-        return FINISHED
-
-    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
-        pass
-
-    def receive_reply(self, reply: Any, now: int) -> None:
-        pass
-
-    def halt(self) -> None:
-        pass
-
-    def result(self) -> Any:
+def route_problem(engine: Engine, command: Any) -> str | None:
+    """Why ``command`` cannot run (the kernel has no route or source
+    address for its destination), as scamper_getsrc() says; None if it can.
+    scamper 20211212 refuses such a command; we do too, so no ``OK`` is
+    given for a command that could only fail."""
+    method = methods.lookup(command)
+    dst = method.route_to(command) if method is not None else None
+    if dst is None:
         return None
+    try:
+        engine.io.src_for(dst)
+    except OSError as e:
+        return f"getsrc connect to dst failed for {command.dst}: {e.strerror or e}"
+    return None
 
 
 class ClientSession:
@@ -207,6 +223,8 @@ class ClientSession:
         self.source: Source | None = None
         self.writer: warts.Writer | None = None
         self.closed = False
+        self.lingering = False
+        self._eof = trio.Event()
 
     # -- output ----------------------------------------------------------------
 
@@ -216,6 +234,9 @@ class ClientSession:
             return
         self.out += self.conn.send(event)
         self._wake.set()
+        src = self.source
+        if src is not None and not src.paused and len(self.out) > PAUSE_AT:
+            src.paused = True
 
     def emit_record(self, rec: Any, task_id: int | None, inprog: bool = False) -> None:
         """One record as DATA: one warts object per block, or one JSON line;
@@ -240,8 +261,12 @@ class ClientSession:
             if self.out:
                 chunk = bytes(self.out[:SEND_CHUNK])
                 del self.out[:len(chunk)]
-                if len(self.out) <= LOW_WATER:
+                if len(self.out) <= RESUME_AT:
                     self._room.set()
+                    src = self.source
+                    if src is not None and src.paused:
+                        src.paused = False
+                        self.server.engine.poke()
                 self._sending = True
                 try:
                     await self.stream.send_all(chunk)
@@ -266,6 +291,21 @@ class ClientSession:
             self._drained = trio.Event()
             await self._drained.wait()
 
+    async def linger(self) -> None:
+        """The lingering close (see the module docstring): shut our side
+        for writing and let the reader discard input until the client's
+        EOF, for at most :data:`LINGER` seconds."""
+        if self._eof.is_set():
+            return  # the client has closed its side: nothing unread can come
+        self.lingering = True
+        with trio.move_on_after(LINGER):
+            try:
+                if isinstance(self.stream, trio.abc.HalfCloseableStream):
+                    await self.stream.send_eof()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+            await self._eof.wait()
+
     def flushable(self) -> bool:
         """Nothing more will be written: no source, or it is finished or gone."""
         src = self.source
@@ -281,15 +321,18 @@ class ClientSession:
         task_status.started()
         while True:
             if self.conn.state in (State.INTERACTIVE, State.ATTACHED, State.DONE):
-                while len(self.out) > HIGH_WATER:
+                while len(self.out) > HARD_LIMIT and not self.closed:
                     self._room = trio.Event()
                     await self._room.wait()
             try:
                 data = await self.stream.receive_some(RECV_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
-            self.conn.receive_data(bytes(data))
-            self.process()
+            if not data:
+                self._eof.set()
+            if not self.lingering:
+                self.conn.receive_data(bytes(data))
+                self.process()
             if not data:
                 return
 
@@ -420,9 +463,12 @@ class ClientSession:
         lst = warts.ListInfo(ev.list_id, name, ev.descr, monitor)
         cycle = warts.CycleInfo(lst, ev.cycle_id, int(time.time()), hostname=srv.hostname)
         src = Source(name, make_task=self._make_task, on_result=self._on_result,
-                     on_more=self._on_more, priority=ev.priority, descr=ev.descr,
+                     on_more=self._on_more, failed=methods.failed_record,
+                     priority=ev.priority, descr=ev.descr,
                      list_id=ev.list_id, cycle_id=ev.cycle_id, kind="control",
-                     list_info=lst, cycle_info=cycle, outfile=sab)
+                     list_info=lst, cycle_info=cycle, outfile=sab,
+                     max_outstanding=srv.config.queue_max, on_discard=srv.engine.forget,
+                     watch=srv.engine.watch)
         self.source = src
         self.writer = warts.Writer()
         self.emit(replies.OK)
@@ -447,6 +493,10 @@ class ClientSession:
         if methods.lookup(cmd) is None:
             self.emit(replies.command_not_accepted(f"{command_word(line)} disabled"))
             return
+        problem = route_problem(self.server.engine, cmd)
+        if problem is not None:
+            self.emit(replies.command_not_accepted(problem))
+            return
         try:
             tid = src.submit(cmd)
         except OverflowError as e:
@@ -465,54 +515,42 @@ class ClientSession:
             engine.sched.halt(task, time.time_ns())
             engine.poke()
             return
-        for q in src.queue:
-            if q.task_id == task_id:
-                # scamper created the task when it accepted the command, so a
-                # queued one halts too and reports its (empty) result.
-                src.queue.remove(q)
-                self.emit(replies.halted(task_id))
-                task = self._make_task(q.command, src)
-                engine.finished_cb.pop(task, None)
-                src.running[task] = task_id
-                task.halt()
-                src.finished(task)
-                return
-        self.emit(replies.no_task(task_id))
+        # A command not started yet halts too (scamper created its task when
+        # it accepted it) and reports its (empty) result after the OK.
+        q = src.unqueue(task_id)
+        if q is None:
+            self.emit(replies.no_task(task_id))
+            return
+        self.emit(replies.halted(task_id))
+        src.halt_waiting(q)
 
     # -- source callbacks (run inside the engine task) -------------------------------
 
     def _make_task(self, cmd: Any, src: Source) -> Any:
-        engine = self.server.engine
-        factory = methods.lookup(cmd)
-        try:
-            if factory is None:
-                raise LookupError(f"no method for {type(cmd).__name__}")
-            task: Any = factory(cmd, src, engine)
-        except Exception as e:
-            _log(f"could not create task for {src.name}: {e!r}")
-            task = _FailedTask()
-        engine.finished_cb[task] = cast(Callable[[object], None], src.finished)
+        """The source's factory: the method's (a raise is the source's to
+        fence)."""
+        method = methods.lookup(cmd)
+        if method is None:
+            raise LookupError(f"no method for {type(cmd).__name__}")
+        task: Any = method.factory(cmd, src, self.server.engine)
         if hasattr(task, "on_progress"):
             # -y: in-progress snapshots go out as DATA ... inprog blocks
             task.on_progress = partial(self._on_progress, src, task)
         return task
 
     def _on_progress(self, src: Source, task: Any, rec: Any) -> None:
-        tid = src.running.get(task)
-        if tid is not None and not src.closed:
-            self.emit_record(rec, tid, inprog=True)
+        q = src.running.get(task)
+        if q is not None and not src.closed:
+            self.emit_record(rec, q.task_id, inprog=True)
 
     def _on_more(self) -> None:
         if self.conn.state is State.ATTACHED:
             self.emit(More())
 
-    def _on_result(self, task_id: int, task: Any) -> None:
-        try:
-            rec = task.result()
-            if rec is not None:
-                self.emit_record(rec, task_id)
-        except Exception as e:  # a method bug costs its own result only
-            _log(f"could not write result of task {task_id}: {e!r}")
+    def _on_result(self, task_id: int, rec: Any) -> None:
+        """The sink: one record for ``task_id`` (sources.py made it)."""
+        if rec is not None:
+            self.emit_record(rec, task_id)
         self.maybe_finish()
         self.server.check_exit()
 
@@ -536,13 +574,14 @@ class ClientSession:
         if src is None or src.closed:
             return
         src.closed = True
-        src.queue.clear()
+        src.clear()
         self.server.sources.remove(src)
         engine = self.server.engine
         tasks = set(src.running)
         engine.sched.abandon(tasks)
         for t in tasks:
-            engine.finished_cb.pop(t, None)
+            engine.forget(t)
+        src.outstanding -= len(src.running)
         src.running.clear()
         self._wake.set()
         self.server.check_exit()
@@ -558,7 +597,10 @@ def peer_name(addr: Any) -> str | None:
 
 
 async def handle_client(server: Server, stream: trio.SocketStream) -> None:
-    """Serve one control connection until it is closed (the per-client task)."""
+    """Serve one control connection until it is closed (the per-client task).
+
+    Never raises (but for cancellation): an exception in this session is
+    logged and closes this connection only."""
     try:
         peer = stream.socket.getpeername()
     except OSError:
@@ -571,10 +613,19 @@ async def handle_client(server: Server, stream: trio.SocketStream) -> None:
             # The writer returns once FLUSH has drained, at once on exit, or
             # when the peer has gone.
             await sess.writer_loop()
+            if not sess.closed:
+                await sess.linger()
             nursery.cancel_scope.cancel()
+    except Exception as e:
+        server.stats.session_faults += 1
+        _log(f"control session {sess.sockname or 'unix'} failed: {e!r}")
+        traceback.print_exception(e, file=sys.stderr)
     finally:
-        sess.abandon()
-        sess.conn.close()
+        try:
+            sess.abandon()
+            sess.conn.close()
+        except Exception as e:  # pragma: no cover - last line of defence
+            _log(f"closing a control session failed: {e!r}")
         server.sessions.discard(sess)
         with trio.CancelScope(shield=True):
             await stream.aclose()

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import trio
 
-from . import methods
 from .config import Config
 from .control import Server, handle_client
 from .engine.io import Engine
@@ -132,7 +131,6 @@ def write_pidfile(path: str) -> None:
 async def serve(config: Config, *, engine: Engine | None = None,
                 task_status: trio.TaskStatus[Serving] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the daemon until a signal, or until shut down and out of work."""
-    methods.load()
     if engine is None:
         engine = Engine(pps=config.pps, window=config.window)
     server = Server(config, engine)

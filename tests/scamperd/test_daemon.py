@@ -8,6 +8,7 @@ tests need root and skip without it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,80 +25,33 @@ import pytest
 import trio
 
 import warts
-from protocol import PingCommand, uudecode, uuencoded_length
+from protocol import PingCommand, uuencoded_length
 from scamperd import cli, control, methods
 from scamperd.config import Config, parse_args
 from scamperd.daemon import DaemonError, Serving, serve
 from scamperd.engine.io import RawIO
-from scamperd.engine.task import FINISHED, Action, MatchKey, Probe, Wait
-from scamperd.sources import Source
-from warts.address import Address
 from warts.types.ping import Ping
-from warts.wire import Timeval
 
+from .trio_client import (
+    TIMEOUT,
+    Client,
+    FakePing,
+    ask,
+    attach_client,
+    collect,
+    raw_socket_problem,
+)
 
-def _raw_socket_problem() -> str | None:
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
-    except OSError as e:
-        return f"the engine needs raw sockets (root): {e}"
-    return None
+pytestmark = pytest.mark.skipif(raw_socket_problem() is not None,
+                                reason=str(raw_socket_problem()))
 
-
-pytestmark = pytest.mark.skipif(_raw_socket_problem() is not None,
-                                reason=str(_raw_socket_problem()))
-
-TIMEOUT = 10
 NO_TYPE = "could not determine command type"
-
-
-# --- a fake method: waits attempts * 20 ms, reports a Ping record --------------
-
-
-class FakePing:
-    """A task that sends nothing: it finishes after ``attempts`` * 20 ms."""
-
-    def __init__(self, cmd: PingCommand, source: Source) -> None:
-        self.cmd = cmd
-        self.source = source
-        self.deadline: int | None = None
-        self.halted = False
-
-    def match_keys(self) -> Iterable[MatchKey]:
-        return ()
-
-    def next_action(self, now: int) -> Action:
-        if self.deadline is None:
-            self.deadline = now + self.cmd.attempts * 20_000_000
-        if self.halted or now >= self.deadline:
-            return FINISHED
-        return Wait(self.deadline)
-
-    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
-        pass
-
-    def receive_reply(self, reply: Any, now: int) -> None:
-        pass
-
-    def halt(self) -> None:
-        self.halted = True
-
-    def result(self) -> Ping:
-        dst = Address.from_string(str(self.cmd.dst))
-        return Ping(list=self.source.list_info, cycle=self.source.cycle_info, src=dst, dst=dst,
-                    start=Timeval(1, 0), stop_reason=3 if self.halted else 1,
-                    attempts=self.cmd.attempts, userid=self.cmd.userid, ping_sent=0)
-
-
-# Real methods register themselves on import; import them now, so that the
-# daemon's own load() cannot replace the fake below mid-test.
-methods.load()
 
 
 @pytest.fixture
 def fake_ping(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(methods.METHODS, PingCommand,
-                        lambda cmd, src, engine: FakePing(cmd, src))
+    monkeypatch.setitem(methods.METHODS, PingCommand, dataclasses.replace(
+        methods.METHODS[PingCommand], factory=lambda cmd, src, engine: FakePing(cmd, src)))
 
 
 @pytest.fixture
@@ -116,154 +70,51 @@ async def daemon(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[Serving
     yield serving
 
 
-class Client:
-    """Reads scamper's replies: text lines, and DATA blocks by their length."""
-
-    def __init__(self, stream: trio.abc.Stream) -> None:
-        self.stream = stream
-        self.buf = bytearray()
-        self.warts = bytearray()  # decoded warts stream, in order
-
-    @classmethod
-    async def unix(cls, serving: Serving) -> Client:
-        assert serving.unix is not None
-        return cls(await trio.open_unix_socket(serving.unix))
-
-    @classmethod
-    async def tcp(cls, serving: Serving) -> Client:
-        assert serving.inet is not None
-        return cls(await trio.open_tcp_stream(*serving.inet))
-
-    @property
-    def port(self) -> int:
-        """Our TCP port: the daemon names a TCP client's source by it."""
-        assert isinstance(self.stream, trio.SocketStream)
-        return int(self.stream.socket.getsockname()[1])
-
-    async def send(self, *lines: str | bytes) -> None:
-        for ln in lines:
-            raw = ln if isinstance(ln, bytes) else ln.encode()
-            await self.stream.send_all(raw + b"\n")
-
-    async def _fill(self) -> bool:
-        with trio.fail_after(TIMEOUT):
-            data = await self.stream.receive_some(65536)
-        self.buf += data
-        return bool(data)
-
-    async def line(self) -> str:
-        while b"\n" not in self.buf:
-            if not await self._fill():
-                raise EOFError(bytes(self.buf))
-        i = self.buf.index(b"\n")
-        ln = bytes(self.buf[:i]).decode()
-        del self.buf[:i + 1]
-        return ln
-
-    async def payload(self, header: str) -> bytes:
-        """The bytes a ``DATA N ...`` header announces, exactly N of them."""
-        m = re.fullmatch(r"DATA (\d+)( id-\d+)?", header)
-        assert m, header
-        n = int(m.group(1))
-        while len(self.buf) < n:
-            if not await self._fill():
-                raise EOFError(bytes(self.buf))
-        body = bytes(self.buf[:n])
-        del self.buf[:n]
-        return body
-
-    async def record(self, header: str | None = None) -> tuple[str, Any]:
-        """Next DATA block, uudecoded and decoded in the stream's warts context."""
-        if header is None:
-            header = await self.line()
-        body = await self.payload(header)
-        obj = uudecode(body)
-        assert len(body) == uuencoded_length(len(obj))
-        start = len(self.warts)
-        self.warts += obj
-        recs = warts.decode(bytes(self.warts))
-        assert len(bytes(self.warts)) > start
-        return header, recs[-1]
-
-    async def json(self) -> tuple[str, dict[str, Any]]:
-        header = await self.line()
-        body = await self.payload(header)
-        assert body.endswith(b"\n") and body.count(b"\n") == 1
-        return header, json.loads(body)
-
-    async def eof(self) -> bool:
-        while not self.buf:
-            if not await self._fill():
-                return True
-        return False
-
-    async def close(self) -> None:
-        await self.stream.aclose()
-
-
-async def _collect(c: Client, n: int) -> tuple[list[str], list[tuple[str, Any]]]:
-    """Text lines and DATA blocks (header, record) until n blocks have come."""
-    lines: list[str] = []
-    recs: list[tuple[str, Any]] = []
-    while len(recs) < n:
-        ln = await c.line()
-        if ln.startswith("DATA"):
-            recs.append(await c.record(ln))
-        else:
-            lines.append(ln)
-    return lines, recs
-
-
-async def _ask(c: Client, line: str) -> str:
-    await c.send(line)
-    return await c.line()
-
-
 # --- interactive commands --------------------------------------------------------
 
 
 async def test_daemon_interactive_get_set_help(daemon: Serving) -> None:
     c = await Client.unix(daemon)
-    assert await _ask(c, "get version") == "OK version 20260420"
-    assert await _ask(c, "help") == "ERR XXX: todo"
-    assert await _ask(c, "get pid") == f"OK pid {os.getpid()}"
-    assert await _ask(c, "get pps") == "OK pps 20"
-    assert await _ask(c, "get window") == "OK window 0/0"
-    assert await _ask(c, "get command") == "OK command trace"
-    assert await _ask(c, "get monitorname") == "OK null monitorname"
-    assert await _ask(c, "get nameserver") == "OK null nameserver"
-    assert await _ask(c, "get") == ("ERR usage: get [command | monitorname | nameserver | pid"
+    assert await ask(c, "get version") == "OK version 20260420"
+    assert await ask(c, "help") == "ERR XXX: todo"
+    assert await ask(c, "get pid") == f"OK pid {os.getpid()}"
+    assert await ask(c, "get pps") == "OK pps 20"
+    assert await ask(c, "get window") == "OK window 0/0"
+    assert await ask(c, "get command") == "OK command trace"
+    assert await ask(c, "get monitorname") == "OK null monitorname"
+    assert await ask(c, "get nameserver") == "OK null nameserver"
+    assert await ask(c, "get") == ("ERR usage: get [command | monitorname | nameserver | pid"
                                     " | pps | version | window]")
-    assert await _ask(c, "get foo") == "ERR unhandled get command 'foo'"
-    assert await _ask(c, "set pps 0") == "ERR pps: 0 out of range (1, 50000)"
-    assert await _ask(c, "set pps x") == "ERR set pps argument is not an integer"
-    assert await _ask(c, "set pps 100") == "OK pps 100"
-    assert await _ask(c, "GET PPS") == "OK pps 100"
+    assert await ask(c, "get foo") == "ERR unhandled get command 'foo'"
+    assert await ask(c, "set pps 0") == "ERR pps: 0 out of range (1, 50000)"
+    assert await ask(c, "set pps x") == "ERR set pps argument is not an integer"
+    assert await ask(c, "set pps 100") == "OK pps 100"
+    assert await ask(c, "GET PPS") == "OK pps 100"
     assert daemon.server.engine.sched.pps == 100
-    assert await _ask(c, "set window 5") == "OK window 5"
-    assert await _ask(c, "get window") == "OK window 0/5"
-    assert await _ask(c, "set monitorname vp1") == "OK"
-    assert await _ask(c, "get monitorname") == "OK monitorname vp1"
-    assert await _ask(c, "set command ping -c 1") == "OK"
-    assert await _ask(c, "get command") == "OK command ping -c 1"
-    assert await _ask(c, "set nameserver 10.255.255.53") == "OK"
-    assert await _ask(c, "get nameserver") == "OK nameserver 10.255.255.53"
-    assert await _ask(c, "source") == "ERR usage: source [cycle | list]"
-    assert await _ask(c, "source list") == "OK"
-    assert await _ask(c, "source list nosuch") == "ERR no source 'nosuch'"
-    assert await _ask(c, "lss-clear foo") == "ERR lss-clear foo failed"
-    assert await _ask(c, "lss-clear") == "ERR usage: lss-clear [lss-name]"
-    assert await _ask(c, "shutdown") == "ERR usage: [cancel | done | flush | now]"
-    assert await _ask(c, "shutdown cancel") == "OK"
-    assert await _ask(c, "remote list") == "OK"
+    assert await ask(c, "set window 5") == "OK window 5"
+    assert await ask(c, "get window") == "OK window 0/5"
+    assert await ask(c, "set monitorname vp1") == "OK"
+    assert await ask(c, "get monitorname") == "OK monitorname vp1"
+    assert await ask(c, "set command ping -c 1") == "OK"
+    assert await ask(c, "get command") == "OK command ping -c 1"
+    assert await ask(c, "set nameserver 10.255.255.53") == "OK"
+    assert await ask(c, "get nameserver") == "OK nameserver 10.255.255.53"
+    assert await ask(c, "source") == "ERR usage: source [cycle | list]"
+    assert await ask(c, "source list") == "OK"
+    assert await ask(c, "source list nosuch") == "ERR no source 'nosuch'"
+    assert await ask(c, "lss-clear foo") == "ERR lss-clear foo failed"
+    assert await ask(c, "lss-clear") == "ERR usage: lss-clear [lss-name]"
+    assert await ask(c, "shutdown") == "ERR usage: [cancel | done | flush | now]"
+    assert await ask(c, "shutdown cancel") == "OK"
+    assert await ask(c, "remote list") == "OK"
     await c.send("exit")
     assert await c.eof()
 
 
 async def test_daemon_bad_lines_get_err_and_daemon_carries_on(daemon: Serving) -> None:
     c = await Client.tcp(daemon)
-    assert await _ask(c, "foo bar") == "ERR unhandled command 'foo'"
-    assert await _ask(c, "trace 127.0.0.1") == "ERR unhandled command 'trace'"
+    assert await ask(c, "foo bar") == "ERR unhandled command 'foo'"
+    assert await ask(c, "trace 127.0.0.1") == "ERR unhandled command 'trace'"
     # Empty lines are ignored, \r is stripped, words are case-insensitive.
     await c.send("", "HeLp\r")
     assert await c.line() == "ERR XXX: todo"
@@ -272,7 +123,7 @@ async def test_daemon_bad_lines_get_err_and_daemon_carries_on(daemon: Serving) -
     assert await c.eof()
     # The daemon is still there for the next client.
     c2 = await Client.unix(daemon)
-    assert await _ask(c2, "get version") == "OK version 20260420"
+    assert await ask(c2, "get version") == "OK version 20260420"
     await c2.close()
 
 
@@ -290,7 +141,7 @@ async def test_daemon_eof_in_interactive_mode_closes(daemon: Serving) -> None:
 
 async def test_daemon_attach_warts_list_and_cycle_start(daemon: Serving) -> None:
     c = await Client.unix(daemon)
-    assert await _ask(c, "attach") == "OK"
+    assert await ask(c, "attach") == "OK"
     assert await c.line() == "MORE"
     h, lst = await c.record()
     assert isinstance(lst, warts.ListInfo)
@@ -301,7 +152,7 @@ async def test_daemon_attach_warts_list_and_cycle_start(daemon: Serving) -> None
     assert cs.cycle.id == 1 and cs.cycle.hostname == socket.gethostname()
     assert cs.cycle.list == lst
     # Interactive commands are refused once attached.
-    assert await _ask(c, "get version") == f"ERR command not accepted: {NO_TYPE}"
+    assert await ask(c, "get version") == f"ERR command not accepted: {NO_TYPE}"
     await c.send("done")
     assert await c.line() == "OK"
     _, stop = await c.record()
@@ -319,7 +170,7 @@ async def test_daemon_attach_params_and_source_list(daemon: Serving) -> None:
     _, cs = await c.record()
     assert cs.cycle.id == 9
     other = await Client.unix(daemon)
-    assert await _ask(other, "source list L1") == (
+    assert await ask(other, "source list L1") == (
         f"INFO name 'L1' descr 'my list' list_id 7 cycle_id 9 priority 3 outfile "
         f"'127.0.0.1:{c.port}' type 'control'")
     assert await other.line() == "OK"
@@ -327,26 +178,26 @@ async def test_daemon_attach_params_and_source_list(daemon: Serving) -> None:
     with trio.fail_after(TIMEOUT):
         while daemon.server.sources.sources:
             await trio.sleep(0.01)
-    assert await _ask(other, "source list") == "OK"
+    assert await ask(other, "source list") == "OK"
 
 
 async def test_daemon_attach_errors(daemon: Serving) -> None:
     c = await Client.unix(daemon)
-    assert await _ask(c, "attach priority 0") == "ERR invalid priority"
-    assert await _ask(c, "attach format xml") == "ERR format must be warts or json"
-    assert await _ask(c, "attach foo 1") == "ERR command attach param 'foo' failed"
-    assert await _ask(c, "attach list_id 4294967296") == "ERR invalid list_id"
-    assert await _ask(c, "get version") == "OK version 20260420"
+    assert await ask(c, "attach priority 0") == "ERR invalid priority"
+    assert await ask(c, "attach format xml") == "ERR format must be warts or json"
+    assert await ask(c, "attach foo 1") == "ERR command attach param 'foo' failed"
+    assert await ask(c, "attach list_id 4294967296") == "ERR invalid list_id"
+    assert await ask(c, "get version") == "OK version 20260420"
 
 
 async def test_daemon_attach_json_cycle_start_only(daemon: Serving, fake_ping: None) -> None:
     c = await Client.tcp(daemon)
-    assert await _ask(c, "attach format json") == "OK"
+    assert await ask(c, "attach format json") == "OK"
     assert await c.line() == "MORE"
     h, obj = await c.json()
     assert obj["type"] == "cycle-start" and obj["id"] == 1
     assert obj["list_name"] == f"127.0.0.1:{c.port}"
-    assert await _ask(c, "ping -c 1 -U 42 127.0.0.1") == "OK id-1"
+    assert await ask(c, "ping -c 1 -U 42 127.0.0.1") == "OK id-1"
     assert await c.line() == "MORE"
     h, res = await c.json()
     assert h.endswith(" id-1") and res["type"] == "ping" and res["userid"] == 42
@@ -365,36 +216,28 @@ async def test_daemon_command_errors(daemon: Serving, no_ping: None) -> None:
     await c.send("attach")
     for _ in range(4):
         await c.line() if _ < 2 else await c.record()
-    assert await _ask(c, "bogus 1") == f"ERR command not accepted: {NO_TYPE}"
-    assert await _ask(c, "tracelb 127.0.0.1") == "ERR command not accepted: tracelb disabled"
+    assert await ask(c, "bogus 1") == f"ERR command not accepted: {NO_TYPE}"
+    assert await ask(c, "tracelb 127.0.0.1") == "ERR command not accepted: tracelb disabled"
     # ping parses, but no ping method is registered in this test.
-    assert await _ask(c, "ping 127.0.0.1") == "ERR command not accepted: ping disabled"
-    assert (await _ask(c, "ping -c 0 127.0.0.1")).startswith("ERR command not accepted: ")
-    assert await _ask(c, "halt 5") == "ERR no task id-5"
-    assert await _ask(c, "halt x") == "ERR usage: halt [id]"
-    assert await _ask(c, "halt 0") == "ERR halt number invalid"
-    assert await _ask(c, "halt 4294967296") == "ERR halt number invalid"
-    assert await _ask(c, "exit") == f"ERR command not accepted: {NO_TYPE}"
-
-
-async def _attach(c: Client, line: str = "attach") -> warts.ListInfo:
-    assert await _ask(c, line) == "OK"
-    assert await c.line() == "MORE"
-    _, lst = await c.record()
-    await c.record()
-    return lst  # type: ignore[no-any-return]
+    assert await ask(c, "ping 127.0.0.1") == "ERR command not accepted: ping disabled"
+    assert (await ask(c, "ping -c 0 127.0.0.1")).startswith("ERR command not accepted: ")
+    assert await ask(c, "halt 5") == "ERR no task id-5"
+    assert await ask(c, "halt x") == "ERR usage: halt [id]"
+    assert await ask(c, "halt 0") == "ERR halt number invalid"
+    assert await ask(c, "halt 4294967296") == "ERR halt number invalid"
+    assert await ask(c, "exit") == f"ERR command not accepted: {NO_TYPE}"
 
 
 async def test_daemon_result_goes_to_client_as_data_with_id(daemon: Serving,
                                                             fake_ping: None) -> None:
     c = await Client.unix(daemon)
-    lst = await _attach(c)
-    assert await _ask(c, "ping -c 1 -U 7 127.0.0.1") == "OK id-1"
+    lst = await attach_client(c)
+    assert await ask(c, "ping -c 1 -U 7 127.0.0.1") == "OK id-1"
     assert await c.line() == "MORE"
     h, rec = await c.record()
     assert h.endswith(" id-1")
     assert isinstance(rec, Ping) and rec.userid == 7 and rec.list == lst
-    assert await _ask(c, "ping -c 1 -U 8 127.0.0.1") == "OK id-2"
+    assert await ask(c, "ping -c 1 -U 8 127.0.0.1") == "OK id-2"
     assert await c.line() == "MORE"
     h, rec = await c.record()
     assert h.endswith(" id-2") and rec.userid == 8
@@ -402,10 +245,10 @@ async def test_daemon_result_goes_to_client_as_data_with_id(daemon: Serving,
 
 async def test_daemon_done_waits_for_running_tasks(daemon: Serving, fake_ping: None) -> None:
     c = await Client.tcp(daemon)
-    await _attach(c)
+    await attach_client(c)
     await c.send("ping -c 5 -U 1 127.0.0.1", "ping -c 2 -U 2 127.0.0.1", "done")
     # MORE comes only if the engine took both commands before reading done.
-    lines, got = await _collect(c, 3)
+    lines, got = await collect(c, 3)
     assert [x for x in lines if x != "MORE"] == ["OK id-1", "OK id-2", "OK"]
     assert [(h.split()[-1], r.userid) for h, r in got[:2]] == [("id-2", 2), ("id-1", 1)]
     assert isinstance(got[2][1], warts.CycleStop) and got[2][0].startswith("DATA 28")
@@ -418,19 +261,19 @@ async def test_daemon_done_waits_for_running_tasks(daemon: Serving, fake_ping: N
 async def test_daemon_halt_running_task_reports_partial_result(daemon: Serving,
                                                                fake_ping: None) -> None:
     c = await Client.unix(daemon)
-    await _attach(c)
-    assert await _ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
+    await attach_client(c)
+    assert await ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
     assert await c.line() == "MORE"
-    assert await _ask(c, "halt 1") == "OK halted 1"
+    assert await ask(c, "halt 1") == "OK halted 1"
     h, rec = await c.record()
     assert h.endswith(" id-1") and rec.stop_reason == 3
-    assert await _ask(c, "halt 1") == "ERR no task id-1"
+    assert await ask(c, "halt 1") == "ERR no task id-1"
 
 
 async def test_daemon_eof_abandons_tasks(daemon: Serving, fake_ping: None) -> None:
     c = await Client.tcp(daemon)
-    await _attach(c)
-    assert await _ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
+    await attach_client(c)
+    assert await ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
     assert await c.line() == "MORE"
     assert daemon.server.engine.sched.active == 1
     assert isinstance(c.stream, trio.SocketStream)
@@ -445,8 +288,8 @@ async def test_daemon_nodataid_writes_bare_data_headers(nursery: trio.Nursery, t
     cfg = Config(ctrl_unix=str(tmp_path / "s"), flags=frozenset({"nodataid"}))
     serving: Serving = await nursery.start(serve, cfg)
     c = await Client.unix(serving)
-    await _attach(c)
-    assert await _ask(c, "ping -c 1 127.0.0.1") == "OK id-1"
+    await attach_client(c)
+    assert await ask(c, "ping -c 1 127.0.0.1") == "OK id-1"
     assert await c.line() == "MORE"
     h, rec = await c.record()
     assert re.fullmatch(r"DATA \d+", h) and isinstance(rec, Ping)
@@ -458,12 +301,12 @@ async def test_daemon_twenty_clients_get_their_own_records(daemon: Serving,
 
     async def one(k: int) -> None:
         c = await (Client.unix(daemon) if k % 2 else Client.tcp(daemon))
-        lst = await _attach(c, f"attach name client{k} priority {1 + k % 3}")
+        lst = await attach_client(c, f"attach name client{k} priority {1 + k % 3}")
         assert lst.name == f"client{k}"
         await c.send(f"ping -c 2 -U {k} 127.0.0.1", f"ping -c 1 -U {100 + k} 127.0.0.1")
         # The two lines may arrive in one read or two, so MORE may come
         # after each OK or once after both; the DATA blocks come last.
-        lines, blocks = await _collect(c, 2)
+        lines, blocks = await collect(c, 2)
         recs = [r for _, r in blocks]
         assert [x for x in lines if x != "MORE"] == ["OK id-1", "OK id-2"]
         assert lines[-1] == "MORE"
@@ -484,12 +327,20 @@ async def test_daemon_twenty_clients_get_their_own_records(daemon: Serving,
         assert all(r.list.name == name == f"client{k}" for r in recs)
 
 
+@pytest.mark.parametrize("hard", [False, True])
 async def test_daemon_backpressure_keeps_every_result(daemon: Serving, fake_ping: None,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(control, "HIGH_WATER", 2000)
-    monkeypatch.setattr(control, "LOW_WATER", 1000)
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      hard: bool) -> None:
+    """A client that writes before it reads: its commands are all read (it
+    does not stall, issue 7 defect 5), but no more work starts for it while
+    its unsent output is over the bound; past the hard limit (a client that
+    never reads) its input waits.  No result is ever dropped."""
+    monkeypatch.setattr(control, "PAUSE_AT", 2000)
+    monkeypatch.setattr(control, "RESUME_AT", 1000)
+    if hard:
+        monkeypatch.setattr(control, "HARD_LIMIT", 2000)
     c = await Client.unix(daemon)
-    await _attach(c)
+    await attach_client(c)
     # Small socket buffers on both sides, so the daemon's output backs up.
     sess = next(iter(daemon.server.sessions))
     sess.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # type: ignore
@@ -499,8 +350,13 @@ async def test_daemon_backpressure_keeps_every_result(daemon: Serving, fake_ping
     async with trio.open_nursery() as nursery:
         nursery.start_soon(c.send, *[f"ping -c 1 -U {i} 127.0.0.1" for i in range(n)] + ["done"])
         await trio.sleep(1.0)
-        # The daemon stopped reading commands: not all of them are accepted.
-        assert sess.source is not None and sess.source.next_id - 1 < n
+        src = sess.source
+        assert src is not None and src.paused
+        if hard:
+            assert src.next_id - 1 < n  # the daemon stopped reading commands
+        else:
+            assert src.next_id - 1 == n and src.done  # every command was read
+            assert src.waiting > 0  # ... but not all were started
         seen: list[int] = []
         while True:
             ln = await c.line()
@@ -521,7 +377,7 @@ async def test_daemon_shutdown_done_exits_and_removes_unix_socket(tmp_path: Path
             serving: Serving = await nursery.start(serve, cfg)
             assert path.exists()
             c = await Client.tcp(serving)
-            assert await _ask(c, "shutdown done") == "OK"
+            assert await ask(c, "shutdown done") == "OK"
     assert not path.exists()
 
 
@@ -545,15 +401,15 @@ async def test_daemon_shutdown_flush_finishes_running_tasks_only(tmp_path: Path,
         async with trio.open_nursery() as nursery:
             serving: Serving = await nursery.start(serve, cfg)
             c = await Client.unix(serving)
-            await _attach(c)
+            await attach_client(c)
             # One write, so all three are queued before the engine takes one.
             await c.send("\n".join(f"ping -c 10 -U {i} 127.0.0.1" for i in range(3)))
             assert [await c.line() for _ in range(3)] == ["OK id-1", "OK id-2", "OK id-3"]
             other = await Client.unix(serving)
-            assert await _ask(other, "get window") == "OK window 1/1"
-            assert await _ask(other, "shutdown flush") == "OK"
+            assert await ask(other, "get window") == "OK window 1/1"
+            assert await ask(other, "shutdown flush") == "OK"
             # The running task still reports; the queued two are dropped.
-            lines, recs = await _collect(c, 1)
+            lines, recs = await collect(c, 1)
             assert recs[0][1].userid == 0
     assert serving.server.stop.is_set()
 
@@ -564,10 +420,10 @@ async def test_daemon_shutdown_now_exits_at_once(tmp_path: Path, fake_ping: None
         async with trio.open_nursery() as nursery:
             serving: Serving = await nursery.start(serve, cfg)
             c = await Client.unix(serving)
-            await _attach(c)
-            assert await _ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
+            await attach_client(c)
+            assert await ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
             other = await Client.unix(serving)
-            assert await _ask(other, "shutdown now") == "OK"
+            assert await ask(other, "shutdown now") == "OK"
     assert serving.server.engine.sched.active == 0
 
 
@@ -650,15 +506,15 @@ async def test_daemon_halt_queued_task(tmp_path: Path, fake_ping: None) -> None:
         async with trio.open_nursery() as nursery:
             serving: Serving = await nursery.start(serve, cfg)
             c = await Client.unix(serving)
-            await _attach(c)
+            await attach_client(c)
             await c.send("ping -c 1000 -U 1 127.0.0.1\nping -c 1000 -U 2 127.0.0.1")
             assert [await c.line() for _ in range(2)] == ["OK id-1", "OK id-2"]
-            assert await _ask(c, "halt 2") == "OK halted 2"
+            assert await ask(c, "halt 2") == "OK halted 2"
             h, rec = await c.record()
             assert h.endswith(" id-2") and rec.userid == 2 and rec.stop_reason == 3
             # Nothing queued now: halting the running task drains the window.
-            assert await _ask(c, "halt 1") == "OK halted 1"
-            lines, recs = await _collect(c, 1)
+            assert await ask(c, "halt 1") == "OK halted 1"
+            lines, recs = await collect(c, 1)
             assert recs[0][1].userid == 1
             nursery.cancel_scope.cancel()
 
