@@ -2,12 +2,14 @@
 
 ``python -m scamperd`` and the ``scamperd`` console script both land in
 :func:`main`.  Errors go to stderr worded as scamper words them, with
-scamper's exit status (255, from ``return -1`` in its main).
+scamper's exit status (255, from ``return -1`` in its main); a run stopped
+by SIGINT or SIGTERM exits 130 or 143 (:func:`scamperd.daemon.exit_status`).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -31,21 +33,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("scamperd: -R (remote control) is not implemented yet", file=sys.stderr)
         return EXIT_FAILURE
     from . import cli
-    from .daemon import DaemonError, daemonise, serve
+    from .daemon import DaemonError, daemonise, exit_status, serve
 
     if config.daemon:
         daemonise()
     try:
         if config.control:
-            trio.run(serve, config)
-        else:
-            return cli.run(config)
+            return exit_status(trio.run(serve, config))
+        return cli.run(config)
     except DaemonError as e:
         print(f"scamperd: {e}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        pass
-    return 0
+        # SIGINT before the daemon's own handler is up (or after it is gone)
+        return exit_status(signal.SIGINT)
 
 
 if __name__ == "__main__":

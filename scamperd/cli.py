@@ -26,7 +26,7 @@ from protocol import CommandError, command_word, parse_command
 from . import methods
 from .config import EXIT_FAILURE, Config
 from .control import route_problem
-from .daemon import DaemonError, serve
+from .daemon import DaemonError, exit_status, serve
 from .engine.io import Engine
 from .sources import Source
 
@@ -116,7 +116,8 @@ class Output:
 
 
 async def _oneshot(config: Config, commands: list[Any], out: Output,
-                   progress: Progress | None = None) -> None:
+                   progress: Progress | None = None) -> int | None:
+    """Run the commands; the signal that interrupted the run, if one did."""
     engine = Engine(pps=config.pps, window=config.window)
     if progress is None:
         progress = Progress(len(commands))
@@ -173,6 +174,10 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
         finish()
         await server.stop.wait()
         progress.close()
+    # An interrupted run writes no cycle-stop: the cycle did not complete,
+    # and scamper killed mid-run leaves none either.  Every record written so
+    # far is whole (Output flushes each), so the file reads as it stands.
+    return serving.interrupt.signum
 
 
 def run(config: Config) -> int:
@@ -197,7 +202,7 @@ def run(config: Config) -> int:
         print(f"scamperd: {e}", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        trio.run(_oneshot, config, commands, Output(stream, config.outtype))
+        signum = trio.run(_oneshot, config, commands, Output(stream, config.outtype))
     except (DaemonError, BaseExceptionGroup) as e:
         err = _daemon_error(e)
         if err is None:
@@ -207,7 +212,7 @@ def run(config: Config) -> int:
     finally:
         if stream is not sys.stdout.buffer:
             stream.close()
-    return 0
+    return exit_status(signum)
 
 
 def _daemon_error(e: BaseException) -> DaemonError | None:

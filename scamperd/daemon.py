@@ -8,7 +8,8 @@ Theory of operation
 * one accept loop per control listener (``-U`` unix socket, ``-P`` TCP),
   each accepted client served by :func:`scamperd.control.handle_client`,
 * a signal watcher: SIGINT and SIGTERM stop the daemon, as scamper's
-  ``exit_now`` does,
+  ``exit_now`` does, and the first one is kept in :attr:`Serving.interrupt`
+  so the process can end the way it was told to (see :func:`exit_status`),
 
 and then waits for :attr:`Server.stop`, set by a signal or, after
 ``shutdown done|flush|now``, when no work is left.  Clients then get up to
@@ -47,6 +48,12 @@ STOP_GRACE = 1.0
 _BACKLOG = 4096  # scamper listens with -1, the system maximum; the kernel clamps
 
 
+class Interrupt:
+    """The signal (SIGINT or SIGTERM) that stopped the daemon, once one has."""
+
+    signum: int | None = None
+
+
 @dataclass(frozen=True)
 class Serving:
     """What :func:`serve` passes to ``task_status.started``."""
@@ -54,6 +61,20 @@ class Serving:
     server: Server
     inet: tuple[str, int] | None
     unix: str | None
+    interrupt: Interrupt
+
+
+def exit_status(signum: int | None) -> int:
+    """The process exit status after a run that ``signum`` stopped (None: 0).
+
+    Debian's scamper 20211212 leaves SIGINT and SIGTERM at their default
+    action, so an interrupted run dies of the signal: the shell reports 130
+    and 143, and a script can tell an interrupted run from a finished one.
+    (scamper 20260420 catches both and returns 0, which is the defect issue 7
+    reports.)  We stop cleanly first -- results so far written and the outfile
+    closed -- and then end with 128 + the signal, the status the shell shows.
+    """
+    return 0 if signum is None else 128 + signum
 
 
 class DaemonError(Exception):
@@ -105,7 +126,7 @@ async def _accept_loop(listener: trio.SocketListener, server: Server, *,
             nursery.start_soon(handle_client, server, stream)
 
 
-async def _watch_signals(server: Server, *,
+async def _watch_signals(server: Server, interrupt: Interrupt, *,
                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     try:
         receiver = trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
@@ -116,7 +137,9 @@ async def _watch_signals(server: Server, *,
         return
     with receiver as signals:
         task_status.started()
-        async for _ in signals:
+        async for signum in signals:
+            if interrupt.signum is None:
+                interrupt.signum = signum
             server.stop.set()
 
 
@@ -129,11 +152,13 @@ def write_pidfile(path: str) -> None:
 
 
 async def serve(config: Config, *, engine: Engine | None = None,
-                task_status: trio.TaskStatus[Serving] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run the daemon until a signal, or until shut down and out of work."""
+                task_status: trio.TaskStatus[Serving] = trio.TASK_STATUS_IGNORED) -> int | None:
+    """Run the daemon until a signal, or until shut down and out of work;
+    returns the signal that stopped it, if one did."""
     if engine is None:
         engine = Engine(pps=config.pps, window=config.window)
     server = Server(config, engine)
+    interrupt = Interrupt()
     listeners: list[trio.SocketListener] = []
     unix_bound = False
     try:
@@ -158,10 +183,10 @@ async def serve(config: Config, *, engine: Engine | None = None,
             write_pidfile(config.pidfile)
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
-            await nursery.start(_watch_signals, server)
+            await nursery.start(_watch_signals, server, interrupt)
             for lst in listeners:
                 await nursery.start(_accept_loop, lst, server)
-            task_status.started(Serving(server, inet, config.ctrl_unix))
+            task_status.started(Serving(server, inet, config.ctrl_unix, interrupt))
             await server.stop.wait()
             with trio.move_on_after(STOP_GRACE):
                 await server.drain()
@@ -176,6 +201,7 @@ async def serve(config: Config, *, engine: Engine | None = None,
                 os.unlink(config.ctrl_unix)
             except OSError:
                 pass
+    return interrupt.signum
 
 
 def daemonise() -> None:

@@ -1,10 +1,22 @@
-"""The one-shot command line's progress line."""
+"""The one-shot command line: its progress line, and how an interrupted run ends."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+
+import warts
 from scamperd.cli import Progress
+from tests.scamperd.daemon_helpers import SC_WARTS2JSON
 
 
 class _Tty(io.StringIO):
@@ -34,3 +46,64 @@ def test_cli_progress_line_on_terminal_only() -> None:
         q.tick(0)
     q.close()
     assert plain.getvalue() == ""
+
+
+# --- an interrupted one-shot run ------------------------------------------------
+
+
+def _raw_socket_problem() -> str | None:
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    except OSError as e:
+        return f"a one-shot run opens raw sockets (root): {e}"
+    return None
+
+
+def _records_so_far(path: Path, outtype: str) -> list[str]:
+    """The record types in the outfile, or [] while a record is half written."""
+    try:
+        data = path.read_bytes()
+        if outtype == "json":
+            return [json.loads(ln)["type"] for ln in data.decode().splitlines()]
+        return [type(r).__name__ for r in warts.decode(data)]
+    except Exception:
+        return []
+
+
+@pytest.mark.skipif(_raw_socket_problem() is not None, reason=str(_raw_socket_problem()))
+@pytest.mark.parametrize("outtype", ["warts", "json"])
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_cli_interrupted_run_exits_like_a_signal_with_readable_output(
+        tmp_path: Path, outtype: str, sig: signal.Signals, status: int) -> None:
+    # Debian's scamper, killed mid-run: the shell reports 143 (SIGTERM) or
+    # 130 (SIGINT), and its warts file holds list, cycle-start and the
+    # finished results, no cycle-stop; sc_warts2json reads it.
+    out = tmp_path / f"out.{outtype}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scamperd", "-O", outtype, "-o", str(out),
+         "-I", "ping -c 1 127.0.0.1", "-I", "ping -c 100 -i 1 127.0.0.1"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        ping = "ping" if outtype == "json" else "Ping"
+        while ping not in _records_so_far(out, outtype):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "no ping result in 10s"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        assert proc.wait(10) == status
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None and proc.stderr.read() == ""
+    if outtype == "json":
+        assert _records_so_far(out, outtype) == ["cycle-start", "ping"]
+    else:
+        assert _records_so_far(out, outtype) == ["ListInfo", "CycleStart", "Ping"]
+        if os.access(SC_WARTS2JSON, os.X_OK):
+            r = subprocess.run([SC_WARTS2JSON, str(out)], capture_output=True, text=True,
+                               timeout=30)
+            assert r.returncode == 0 and r.stderr == ""
+            assert [json.loads(ln)["type"] for ln in r.stdout.splitlines()] == [
+                "cycle-start", "ping"]

@@ -538,3 +538,33 @@ async def test_daemon_without_raw_sockets_fails_clearly(tmp_path: Path,
     with pytest.raises(DaemonError, match="could not open raw socket: Operation not permitted"):
         await serve(Config(ctrl_unix=str(path)))
     assert not path.exists()
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_daemon_main_signal_exit_status_as_scamper(tmp_path: Path, sig: signal.Signals,
+                                                   status: int) -> None:
+    # Debian's scamper -U, sent SIGTERM or SIGINT: the shell reports 143 or
+    # 130.  Ours stops cleanly first (its unix socket removed), then exits so.
+    sock = tmp_path / "ctl.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "scamperd", "-U", str(sock)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not sock.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "no unix socket"
+            time.sleep(0.05)
+        # A reply means the accept loop runs, so the signal watcher does too.
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(TIMEOUT)
+            c.connect(str(sock))
+            c.sendall(b"get pid\n")
+            assert c.recv(100) == f"OK pid {proc.pid}\n".encode()
+        proc.send_signal(sig)
+        assert proc.wait(TIMEOUT) == status
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None and proc.stderr.read() == ""
+    assert not sock.exists()
