@@ -81,14 +81,27 @@ class DaemonError(Exception):
     """Startup failed; the text is what scamper's printerror would say."""
 
 
+# sizeof(struct sockaddr_un.sun_path) on Linux.  scamper's sockaddr_compose_un
+# wants the path and its NUL to fit, so 107 bytes at most.  Python's bind
+# draws the same line but raises an OSError without errno or strerror
+# ("AF_UNIX path too long"), which printed as ": None".
+_SUN_PATH_LEN = 108
+
+
 async def _open_unix(path: str) -> trio.SocketListener:
+    size = len(os.fsencode(path))
+    if size + 1 > _SUN_PATH_LEN:
+        # scamper 20260420: "could not open unix socket: Invalid argument"
+        # (EINVAL from sockaddr_compose_un); we also say why.
+        raise DaemonError(f"could not open unix socket {path}: {os.strerror(errno.EINVAL)}: "
+                          f"path is {size} bytes, at most {_SUN_PATH_LEN - 1} fit")
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         await sock.bind(path)
         sock.listen(_BACKLOG)
     except OSError as e:
         sock.close()
-        raise DaemonError(f"could not open unix socket {path}: {e.strerror}") from e
+        raise DaemonError(f"could not open unix socket {path}: {e.strerror or e}") from e
     return trio.SocketListener(sock)
 
 

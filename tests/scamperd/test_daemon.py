@@ -27,6 +27,7 @@ import trio
 import warts
 from protocol import PingCommand, uuencoded_length
 from scamperd import cli, control, methods
+from scamperd.__main__ import main
 from scamperd.config import Config, parse_args
 from scamperd.daemon import DaemonError, Serving, serve
 from scamperd.engine.io import RawIO
@@ -568,3 +569,30 @@ def test_daemon_main_signal_exit_status_as_scamper(tmp_path: Path, sig: signal.S
             proc.wait()
     assert proc.stderr is not None and proc.stderr.read() == ""
     assert not sock.exists()
+
+
+@pytest.mark.parametrize("size", [108, 205])
+def test_daemon_main_unix_path_too_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str], size: int) -> None:
+    # scamper: "scamper_control_add_unix: could not open unix socket: ..."
+    # and 255; a sockaddr_un holds 107 bytes and the NUL.  Relative, so the
+    # length does not depend on where tmp_path is.
+    monkeypatch.chdir(tmp_path)
+    path = "x" * size
+    assert main(["-U", path]) == 255
+    assert capsys.readouterr().err == (
+        f"scamperd: could not open unix socket {path}: Invalid argument: "
+        f"path is {size} bytes, at most 107 fit\n")
+    assert not (tmp_path / path[:100]).exists() and os.listdir(tmp_path) == []
+
+
+async def test_daemon_unix_path_of_107_bytes_binds(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = "x" * 107
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve, Config(ctrl_unix=path))
+            assert os.path.exists(path)
+            nursery.cancel_scope.cancel()
+    assert not os.path.exists(path)
