@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import warts
-from scamperd.cli import Progress
+from scamperd.cli import Progress, run
+from scamperd.config import parse_args
 from tests.scamperd.daemon_helpers import SC_WARTS2JSON
 
 
@@ -107,3 +108,27 @@ def test_cli_interrupted_run_exits_like_a_signal_with_readable_output(
             assert r.returncode == 0 and r.stderr == ""
             assert [json.loads(ln)["type"] for ln in r.stdout.splitlines()] == [
                 "cycle-start", "ping"]
+
+
+# --- addresses: scamper 20260420's inet_pton, on every path ----------------------
+
+
+@pytest.mark.parametrize(("argv", "line", "reason"), [
+    # scamper before 20250106 resolved with getaddrinfo(AI_NUMERICHOST), so
+    # Debian's 20211212 takes these inet_aton forms (127.1 -> 127.0.0.1,
+    # 010.1 -> 8.0.0.1); 20260420's sockaddr_compose_str uses inet_pton and
+    # refuses them, and the one-shot -i path goes through the same grammar.
+    (["-c", "ping -c 1", "-i", "127.1"], "ping -c 1 127.1", "invalid destination address"),
+    (["-c", "ping", "-i", "2130706433"], "ping 2130706433", "invalid destination address"),
+    (["-i", "0x7f.1"], "trace 0x7f.1", "invalid destination address"),
+    (["-I", "trace -S 127.1 127.0.0.1"], "trace -S 127.1 127.0.0.1",
+     "invalid source address"),
+    (["-I", "ping -r 010.1 127.0.0.1"], "ping -r 010.1 127.0.0.1", "invalid router address"),
+])
+def test_cli_inet_aton_forms_refused_before_any_probe(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], line: str,
+        reason: str) -> None:
+    out = tmp_path / "out.warts"
+    assert run(parse_args(["-o", str(out), *argv])) == 255
+    assert capsys.readouterr().err == f"scamperd: command not accepted: {reason}: {line}\n"
+    assert not out.exists()
