@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBS := scamper iproute2 ethtool tcpdump nftables
 
-.PHONY: venv debs test lint run bench bench-trace bench-daemon clean
+.PHONY: venv debs test lint run bench bench-trace bench-daemon bench-queue clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -44,6 +44,12 @@ bench-trace: venv debs
 # send rate, CPU per ping (root; about 3 minutes)
 bench-daemon: venv debs
 	$(PY) bench/daemon_bench
+
+# memory per queued command (100,000 commands at -p 1) and the time to take
+# one 200,000-command write, scamperd next to Debian's scamper, each a daemon
+# on a unix socket in a loopback-only namespace (root; under a minute)
+bench-queue: venv debs
+	$(PY) bench/queue_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info
