@@ -95,14 +95,17 @@ async def _open_unix(path: str) -> trio.SocketListener:
         # (EINVAL from sockaddr_compose_un); we also say why.
         raise DaemonError(f"could not open unix socket {path}: {os.strerror(errno.EINVAL)}: "
                           f"path is {size} bytes, at most {_SUN_PATH_LEN - 1} fit")
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # bind and listen with no checkpoint between them: a client that waits
+    # for the path to appear (sc_attach, scripts) must not find it refusing
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        await sock.bind(path)
+        sock.bind(path)
         sock.listen(_BACKLOG)
     except OSError as e:
         sock.close()
         raise DaemonError(f"could not open unix socket {path}: {e.strerror or e}") from e
-    return trio.SocketListener(sock)
+    await trio.lowlevel.checkpoint()
+    return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
 
 
 async def _open_inet(addr: str, port: int) -> trio.SocketListener:
