@@ -25,9 +25,9 @@ from protocol import CommandError, command_word, parse_command
 
 from . import methods
 from .config import EXIT_FAILURE, Config
-from .control import route_problem
 from .daemon import DaemonError, exit_status, serve
 from .engine.io import Engine
+from .server import route_problem
 from .sources import Source
 
 

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 import trio
 
 from .config import Config
-from .control import Server, handle_client
+from .control import handle_client
 from .engine.io import Engine
 from .engine.packets import IPPROTO_ICMP
+from .server import Server
 
 # Accept errors that mean "out of resources now", not "listener broken";
 # trio's serve_listeners sleeps on the same set.
