@@ -27,8 +27,9 @@ States and what moves between them are the table :data:`TRANSITIONS`:
 * ``DONE``: the client sent ``done``.  Lines are still parsed as when
   attached (scamper keeps accepting commands), but ``MORE`` is no longer sent.
 * ``FLUSH``: no more input is parsed.  Reached by a bad line, by end of input,
-  or by sending the cycle-stop record (scamper recognises it by its first
-  bytes).  The daemon writes what is queued, then closes and calls
+  or by sending the cycle-stop record (a ``Data`` with ``ends_cycle``;
+  scamper recognises it by its first bytes, we are told).  The daemon
+  writes what is queued, then closes and calls
   :meth:`ControlConnection.close`.
 * ``CLOSED``: after ``exit`` (scamper drops the connection at once, queued
   output included) or :meth:`ControlConnection.close`.
@@ -126,11 +127,7 @@ SENDABLE: dict[State, frozenset[type]] = {
     _S.CLOSED: frozenset(),
 }
 
-# The first bytes scamper checks to notice the cycle-stop record go by
-# (client_data_send): warts magic 0x1205 with type 4, or the JSON prefix.
 WARTS_MAGIC = b"\x12\x05"
-WARTS_CYCLE_STOP = b"\x12\x05\x00\x04"
-JSON_CYCLE_STOP = b'{"type":"cycle-stop",'
 MIN_OBJECT = 8  # scamper asserts every object is at least a warts header
 
 
@@ -290,17 +287,15 @@ class ControlConnection:
             if len(payload) < MIN_OBJECT or not payload.startswith(WARTS_MAGIC):
                 raise LocalProtocolError("warts payload must be a whole warts record")
             body = uuencode(payload)
-            stop = payload.startswith(WARTS_CYCLE_STOP)
         else:
             if not payload.startswith(b"{"):
                 raise LocalProtocolError("JSON payload must be a JSON object")
             body = payload if payload.endswith(b"\n") else payload + b"\n"
-            stop = payload.startswith(JSON_CYCLE_STOP)
         if self._data_ids and event.task_id is not None:
             header = f"DATA {len(body)} id-{event.task_id}{' inprog' if event.inprog else ''}\n"
         else:
             header = f"DATA {len(body)}\n"
-        if stop:
+        if event.ends_cycle:
             self._move(Trigger.CYCLE_STOP)
         return header.encode() + body
 

@@ -249,12 +249,15 @@ class Data:
     ``payload`` is a warts record (uuencoded on the wire) or a JSON object
     (sent as is, with a newline appended when it lacks one).  ``task_id`` is
     None for objects with no task (list, cycle-start, cycle-stop);
-    ``inprog`` marks an in-progress snapshot (``-y``).
+    ``inprog`` marks an in-progress snapshot (``-y``); ``ends_cycle`` marks
+    the cycle-stop record, after which the connection flushes and closes
+    (the sender knows what it sends: the payload is opaque here).
     """
 
     payload: bytes
     task_id: int | None = None
     inprog: bool = False
+    ends_cycle: bool = False
 
 
 ServerEvent = Ok | OkId | Err | More | Info | Data

@@ -154,10 +154,11 @@ class ClientSession:
     def emit_record(self, rec: Any, task_id: int | None, inprog: bool = False) -> None:
         """One record as DATA: one warts object per block, or one JSON line;
         ``inprog`` marks a ``-y`` snapshot (``DATA N id-M inprog``)."""
+        ends = isinstance(rec, warts.CycleStop)
         if self.conn.format is Format.JSON:
             text = warts.to_json(rec)
             if text is not None:  # list records have no JSON form
-                self.emit(Data(text.encode(), task_id, inprog))
+                self.emit(Data(text.encode(), task_id, inprog, ends))
             return
         assert self.writer is not None
         objs = self.writer.encode(rec)
@@ -165,7 +166,7 @@ class ClientSession:
             # Only the record itself carries the task id, not a list or
             # cycle definition the writer had to put before it.
             last = i == len(objs) - 1
-            self.emit(Data(obj, task_id if last else None, inprog and last))
+            self.emit(Data(obj, task_id if last else None, inprog and last, ends and last))
 
     async def writer_loop(self) -> None:
         """Write queued output; return once FLUSH has nothing left to write,

@@ -243,7 +243,8 @@ def replay(name: str, lines: list[bytes], data_ids: bool) -> tuple[bytes, Contro
             record = next(records)
             pos += int(line.split()[1])
             rectype = struct.unpack_from(">H", record, 2)[0]
-            out += conn.send(Data(record, task if rectype in (6, 7) else None))
+            out += conn.send(Data(record, task if rectype in (6, 7) else None,
+                                  ends_cycle=rectype == 4))
     return out, conn
 
 
@@ -283,7 +284,9 @@ def test_control_json_mode_sends_objects_and_stops_on_cycle_stop() -> None:
     assert conn.send(Data(start + b"\n", 1)) == b"DATA 104 id-1\n" + start + b"\n"
     stop = b'{"type":"cycle-stop", "list_name":"127.0.0.1:33800", "id":1}'
     assert conn.state is State.ATTACHED
-    conn.send(Data(stop))
+    conn.send(Data(stop[:20] + b"}"))  # the bytes do not say it: the event does
+    assert conn.state is State.ATTACHED
+    conn.send(Data(stop, ends_cycle=True))
     assert conn.state is State.FLUSH
 
 
