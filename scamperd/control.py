@@ -510,16 +510,26 @@ def peer_name(addr: Any) -> str | None:
     return None
 
 
-async def handle_client(server: Server, stream: trio.SocketStream) -> None:
+def stream_name(stream: trio.abc.Stream) -> str | None:
+    """scamper's name for the client on ``stream`` (see :func:`peer_name`)."""
+    if not isinstance(stream, trio.SocketStream):
+        return None
+    try:
+        return peer_name(stream.socket.getpeername())
+    except OSError:
+        return None
+
+
+async def handle_client(server: Server, stream: trio.abc.Stream,
+                        name: str | None = None) -> None:
     """Serve one control connection until it is closed (the per-client task).
 
-    Never raises (but for cancellation): an exception in this session is
-    logged and closes this connection only."""
-    try:
-        peer = stream.socket.getpeername()
-    except OSError:
-        peer = None
-    sess = ClientSession(server, stream, peer_name(peer))
+    Any :class:`trio.abc.Stream` will do (a socket, a remote channel); ``name``
+    names the client's source, by default from the socket's peer.  Never
+    raises (but for cancellation): an exception in this session is logged
+    and closes this connection only, so it can be the handler of
+    :func:`trio.serve_listeners`, which would end on a handler's exception."""
+    sess = ClientSession(server, stream, name if name is not None else stream_name(stream))
     server.sessions.add(sess)
     try:
         async with trio.open_nursery() as nursery:

@@ -5,8 +5,9 @@ Theory of operation
 :func:`serve` is scamper's main loop in trio form.  Its nursery runs
 
 * the :class:`~scamperd.engine.io.Engine` (raw sockets, pacing, matching),
-* one accept loop per control listener (``-U`` unix socket, ``-P`` TCP),
-  each accepted client served by :func:`scamperd.control.handle_client`,
+* :func:`trio.serve_listeners` over the control listeners (``-U`` unix
+  socket, ``-P`` TCP), each accepted client served by
+  :func:`scamperd.control.handle_client`,
 * a signal watcher: SIGINT and SIGTERM stop the daemon, as scamper's
   ``exit_now`` does, and the first one is kept in :attr:`Serving.interrupt`
   so the process can end the way it was told to (see :func:`exit_status`),
@@ -28,8 +29,8 @@ import errno
 import os
 import signal
 import socket
-import sys
 from dataclasses import dataclass
+from functools import partial
 
 import trio
 
@@ -39,9 +40,6 @@ from .engine.io import Engine
 from .engine.packets import IPPROTO_ICMP
 from .server import Server
 
-# Accept errors that mean "out of resources now", not "listener broken";
-# trio's serve_listeners sleeps on the same set.
-_ACCEPT_TRANSIENT = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 # How long a stopping daemon waits for clients to take their queued output
 # (the OK to a shutdown, results that just finished); a stuck client must not
 # hold the exit up for long.
@@ -127,22 +125,6 @@ async def _open_inet(addr: str, port: int) -> trio.SocketListener:
     return trio.SocketListener(sock)
 
 
-async def _accept_loop(listener: trio.SocketListener, server: Server, *,
-                       task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    async with trio.open_nursery() as nursery:
-        task_status.started()
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as e:
-                if e.errno not in _ACCEPT_TRANSIENT:
-                    raise
-                print(f"scamperd: could not accept: {e.strerror}", file=sys.stderr)
-                await trio.sleep(0.1)
-                continue
-            nursery.start_soon(handle_client, server, stream)
-
-
 async def _watch_signals(server: Server, interrupt: Interrupt, *,
                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     try:
@@ -201,8 +183,12 @@ async def serve(config: Config, *, engine: Engine | None = None,
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
             await nursery.start(_watch_signals, server, interrupt)
-            for lst in listeners:
-                await nursery.start(_accept_loop, lst, server)
+            if listeners:
+                # serve_listeners sleeps through accept errors that mean "out
+                # of resources now" (EMFILE, ENOBUFS, ...); handle_client never
+                # raises, so one client's failure cannot end the listeners
+                await nursery.start(partial(trio.serve_listeners, partial(handle_client, server),
+                                            listeners, handler_nursery=nursery))
             task_status.started(Serving(server, inet, config.ctrl_unix, interrupt))
             await server.stop.wait()
             with trio.move_on_after(STOP_GRACE):
