@@ -27,6 +27,7 @@ from . import methods
 from .config import EXIT_FAILURE, Config
 from .daemon import DaemonError, exit_status, serve
 from .engine.io import Engine
+from .engine.task import TaskContext
 from .server import route_problem
 from .sources import Source
 
@@ -129,15 +130,14 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
         cycle = warts.CycleInfo(lst, config.cycleid or 0, int(time.time()),
                                 hostname=server.hostname)
 
-        def make_task(cmd: Any, src: Source) -> Any:
+        # -y snapshots go to the output like results, as scamper's
+        # duplicated in-progress tasks do
+        ctx = TaskContext(lst, cycle, out.write)
+
+        def make_task(cmd: Any, task_id: int) -> Any:
             method = methods.lookup(cmd)
             assert method is not None  # checked before the run
-            task = method.factory(cmd, src, engine)
-            if hasattr(task, "on_progress"):
-                # -y snapshots go to the output like results, as scamper's
-                # duplicated in-progress tasks do
-                task.on_progress = out.write
-            return task
+            return method.factory(cmd, ctx, engine)
 
         def finish() -> None:
             if src.idle and not src.closed:

@@ -97,6 +97,7 @@ from protocol import (
 
 from . import methods
 from .config import SCAMPER_VERSION
+from .engine.task import TaskContext
 from .methods.trace.lss import STORE as LSS_STORE
 from .server import Server, route_problem
 from .sources import Source
@@ -440,22 +441,20 @@ class ClientSession:
 
     # -- source callbacks (run inside the engine task) -------------------------------
 
-    def _make_task(self, cmd: Any, src: Source) -> Any:
+    def _make_task(self, cmd: Any, task_id: int) -> Any:
         """The source's factory: the method's (a raise is the source's to
-        fence)."""
+        fence).  -y snapshots go out as ``DATA ... id-N inprog`` blocks."""
         method = methods.lookup(cmd)
-        if method is None:
+        src = self.source
+        if method is None or src is None:
             raise LookupError(f"no method for {type(cmd).__name__}")
-        task: Any = method.factory(cmd, src, self.server.engine)
-        if hasattr(task, "on_progress"):
-            # -y: in-progress snapshots go out as DATA ... inprog blocks
-            task.on_progress = partial(self._on_progress, src, task)
-        return task
+        ctx = TaskContext(src.list_info, src.cycle_info, partial(self._on_progress, task_id))
+        return method.factory(cmd, ctx, self.server.engine)
 
-    def _on_progress(self, src: Source, task: Any, rec: Any) -> None:
-        q = src.running.get(task)
-        if q is not None and not src.closed:
-            self.emit_record(rec, q.task_id, inprog=True)
+    def _on_progress(self, task_id: int, rec: Any) -> None:
+        src = self.source
+        if src is not None and not src.closed:
+            self.emit_record(rec, task_id, inprog=True)
 
     def _on_more(self) -> None:
         if self.conn.state is State.ATTACHED:

@@ -49,7 +49,9 @@ from typing import Any
 
 from .engine.task import FINISHED, Action, MatchKey, Probe, Task
 
-TaskFactory = Callable[[Any, "Source"], Task]
+# (command, task id) -> its task (the sink knows where the task's -y
+# snapshots go for that id)
+TaskFactory = Callable[[Any, int], Task]
 # (command, source, error text, now ns) -> the method's record for an error
 FailedRecord = Callable[[Any, "Source", str, int], Any]
 # Is a probe signature held by a running task?  (The scheduler's view.)
@@ -205,7 +207,7 @@ class Source:
 
     def _build(self, q: Queued) -> Task:
         try:
-            return self.make_task(q.command, self)
+            return self.make_task(q.command, q.task_id)
         except Exception as e:  # a method bug costs its own command only
             _log(f"could not create task {q.task_id} for {self.name}: "
                  f"{''.join(traceback.format_exception_only(e)).strip()}")

@@ -38,6 +38,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import trio
@@ -443,6 +444,29 @@ class Engine:
         sock = self.io.open_recv(family, proto)
         self._listening.add(key)
         self._nursery.start_soon(self._recv_loop, sock, family, proto)
+
+    # -- the Host interface (scamperd.engine.task.Host) the factories see ------
+
+    def src_for(self, dst: bytes) -> bytes:
+        return self.io.src_for(dst)
+
+    def local_error(self, src: bytes) -> OSError | None:
+        return self.io.local_error(src)
+
+    def ifmtu_for(self, dst: bytes) -> int:
+        return self.io.ifmtu_for(dst)
+
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def ifname(ifindex: int) -> str | None:
+        """The interface name scamper records for a reply (if_indextoname)."""
+        try:
+            return socket.if_indextoname(ifindex)
+        except OSError:
+            return None
+
+    def ptr(self, addr: bytes, callback: Callable[[str | None], None]) -> bool:
+        return self.resolver.ptr(addr, callback)
 
     def listen_for(self, v6: bool, proto: int) -> None:
         """Replies to a probe of ``proto`` come back as that protocol or as

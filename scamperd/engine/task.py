@@ -15,7 +15,7 @@ precision exactly.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,6 +73,60 @@ Action = SendProbe | Wait | Finished
 # our source port), target address bytes).  Replies yield the same key from
 # their headers or from the probe quoted in an ICMP error.
 MatchKey = Hashable
+
+
+# A PTR lookup: (address, callback(name or None)) -> whether one was started
+PtrLookup = Callable[[bytes, Callable[[str | None], None]], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskContext:
+    """What a method's factory is told about the task besides its command:
+    the warts list and cycle its record belongs to, and where its ``-y``
+    in-progress records go (None: nowhere).  Set at construction; nothing
+    is patched onto a task afterwards."""
+
+    list: Any = None
+    cycle: Any = None
+    progress: Callable[[Any], None] | None = None
+
+
+class Host(Protocol):
+    """What a method's factory may ask of the daemon, and nothing more (the
+    engine implements it; tests hand in a fake).  As trio hands a handler a
+    Stream and not the server."""
+
+    def src_for(self, dst: bytes) -> bytes:
+        """The source address towards ``dst`` (OSError: no route)."""
+        ...
+
+    def local_error(self, src: bytes) -> OSError | None:
+        """Why ``src`` is not an address of ours (None: it is)."""
+        ...
+
+    def ifmtu_for(self, dst: bytes) -> int:
+        """The MTU of the interface towards ``dst`` (OSError: unusable)."""
+        ...
+
+    def ifname(self, ifindex: int) -> str | None:
+        """The name of interface ``ifindex`` (None: unknown)."""
+        ...
+
+    def listen_for(self, v6: bool, proto: int) -> None:
+        """Read replies to probes of ``proto`` (and the ICMP errors they draw)."""
+        ...
+
+    def want_datalink(self, task: Any, keys: tuple[MatchKey, ...]) -> None:
+        """Give ``task`` the replies the datalink sees under ``keys``."""
+        ...
+
+    def ptr(self, addr: bytes, callback: Callable[[str | None], None]) -> bool:
+        """Look up ``addr``'s name with the daemon's resolver."""
+        ...
+
+
+# (command, context, host) -> the task: a method's factory
+TaskFactory = Callable[[Any, TaskContext, Host], "Task"]
 
 
 class Task(Protocol):

@@ -1,19 +1,19 @@
 """The measurement methods: parsed command type -> :class:`Method`.
 
 :data:`METHODS` is the whole registry, one row per method, read here and
-nowhere else.  A row's ``factory(command, source, engine) -> Task`` builds
-the pure state machine of :mod:`scamperd.engine.task` when the scheduler
-takes the command from its client's queue (not when it is accepted), so the
-task is created with the window open and its first probe due.  It gets:
+nowhere else.  A row's ``factory(command, ctx, host) -> Task`` builds the
+pure state machine of :mod:`scamperd.engine.task` when the scheduler takes
+the command from its client's queue (not when it is accepted), so the task
+is created with the window open and its first probe due.  It gets:
 
 * ``command``: the frozen dataclass :func:`protocol.parse_command` returned;
-* ``source``: the :class:`scamperd.sources.Source` that queued it, whose
-  ``list_info`` / ``cycle_info`` are the warts ListInfo / CycleInfo the
-  result record must carry (``list=``, ``cycle=``) so the client's writer
-  does not emit them again;
-* ``engine``: the :class:`scamperd.engine.io.Engine`; call
-  ``engine.listen_for(v6, proto)`` so replies of the probe protocol are read,
-  and ``engine.io.src_for(dst)`` for the source address.
+* ``ctx``: a :class:`scamperd.engine.task.TaskContext`: the warts list and
+  cycle the record must carry (``list=``, ``cycle=``, so the client's writer
+  does not emit them again) and where ``-y`` snapshots go;
+* ``host``: the :class:`scamperd.engine.task.Host` interface: the source
+  address towards a target, whether an address is ours, interface MTU and
+  names, which replies to read (``listen_for``), the datalink view, the
+  resolver.  Nothing else of the daemon.
 
 ``failed`` builds the record a client gets when the task fails inside
 scamperd (every accepted command is owed one record), and ``route_to``

@@ -9,15 +9,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ..engine.io import Engine
-    from ..engine.task import Task
-    from ..sources import Source
+from ..engine.task import TaskFactory
 
-# (command, source, engine) -> the task, built when the scheduler starts it
-MethodFactory = Callable[[Any, "Source", "Engine"], "Task"]
+# (command, context, host) -> the task, built when the scheduler starts it
+MethodFactory = TaskFactory
 # (command, source, errmsg, now_ns) -> the record returned for a task that
 # failed inside scamperd (its method raised), built from the command alone
 FailedRecord = Callable[[Any, Any, str, int], Any]

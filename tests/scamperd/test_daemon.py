@@ -52,7 +52,7 @@ NO_TYPE = "could not determine command type"
 @pytest.fixture
 def fake_ping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(methods.METHODS, PingCommand, dataclasses.replace(
-        methods.METHODS[PingCommand], factory=lambda cmd, src, engine: FakePing(cmd, src)))
+        methods.METHODS[PingCommand], factory=lambda cmd, ctx, host: FakePing(cmd, ctx)))
 
 
 @pytest.fixture

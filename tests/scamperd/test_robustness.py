@@ -118,12 +118,12 @@ class Faulty(PingTask):
 
 
 def _faulty_factory(where: str) -> Callable[..., Any]:
-    def make(cmd: PingCommand, src: Any, engine: Any) -> Any:
+    def make(cmd: PingCommand, ctx: Any, host: Any) -> Any:
         if cmd.userid != 666:
-            return make_ping_task(cmd, src, engine)
+            return make_ping_task(cmd, ctx, host)
         if where == "factory":
             raise RuntimeError("injected fault in factory")
-        task = make_ping_task(cmd, src, engine)
+        task = make_ping_task(cmd, ctx, host)
         task.__class__ = Faulty
         task.where = where  # type: ignore[attr-defined]
         return task

@@ -19,8 +19,7 @@ import trio
 import warts
 from protocol import PingCommand, uudecode, uuencoded_length
 from scamperd.daemon import Serving
-from scamperd.engine.task import FINISHED, Action, MatchKey, Probe, Wait
-from scamperd.sources import Source
+from scamperd.engine.task import FINISHED, Action, MatchKey, Probe, TaskContext, Wait
 from warts.address import Address
 from warts.types.ping import Ping
 from warts.wire import Timeval
@@ -43,9 +42,9 @@ def raw_socket_problem() -> str | None:
 class FakePing:
     """A task that sends nothing: it finishes after ``attempts`` * 20 ms."""
 
-    def __init__(self, cmd: PingCommand, source: Source) -> None:
+    def __init__(self, cmd: PingCommand, ctx: TaskContext) -> None:
         self.cmd = cmd
-        self.source = source
+        self.ctx = ctx
         self.deadline: int | None = None
         self.halted = False
 
@@ -70,7 +69,7 @@ class FakePing:
 
     def result(self) -> Ping:
         dst = Address.from_string(str(self.cmd.dst))
-        return Ping(list=self.source.list_info, cycle=self.source.cycle_info, src=dst, dst=dst,
+        return Ping(list=self.ctx.list, cycle=self.ctx.cycle, src=dst, dst=dst,
                     start=Timeval(1, 0), stop_reason=3 if self.halted else 1,
                     attempts=self.cmd.attempts, userid=self.cmd.userid, ping_sent=0)
 

@@ -8,19 +8,13 @@ address, interface names, which receive sockets to open) are looked up.
 from __future__ import annotations
 
 import random
-import socket
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from protocol.commands.ping import PingCommand, PingFlag
 
+from ...engine.task import Host, TaskContext
 from ..registry import bind_errmsg
 from .probes import probe_proto
 from .task import PingTask
-
-if TYPE_CHECKING:
-    from ...engine.io import Engine
-
 
 # One generator for every ping's IP-IDs and ICMP ids: seeding a new one per
 # task reads 2.5 kB from the kernel, a measurable part of a one-probe
@@ -28,35 +22,26 @@ if TYPE_CHECKING:
 _RNG = random.Random()
 
 
-@lru_cache(maxsize=256)
-def ifname_of(ifindex: int) -> str | None:
-    """The interface name scamper records for a reply (scamper_ifname_int_get
-    uses if_indextoname); None when the index is unknown."""
-    try:
-        return socket.if_indextoname(ifindex)
-    except OSError:
-        return None
-
-
-def make_ping_task(command: PingCommand, source: Any, engine: Engine) -> PingTask:
-    """Build a PingTask for ``command``, queued by ``source``, run by ``engine``."""
+def make_ping_task(command: PingCommand, ctx: TaskContext | None, host: Host) -> PingTask:
+    """Build a PingTask for ``command`` (see scamperd.engine.task.TaskFactory)."""
+    ctx = ctx if ctx is not None else TaskContext()
     dst = command.dst.packed
     v6 = len(dst) == 16
-    engine.listen_for(v6, probe_proto(command, v6))
-    real_src = engine.io.src_for(dst)
+    host.listen_for(v6, probe_proto(command, v6))
+    real_src = host.src_for(dst)
     src = command.src.packed if command.src is not None else real_src
     setup_error = None
     if command.src is not None and not command.flags & PingFlag.SPOOF:
         # scamper binds its probe sockets to -S, which fails for an address
         # that is not ours: the ping ends with that error and sends nothing
-        err = engine.io.local_error(src)
+        err = host.local_error(src)
         if err is not None:
             kind = "udp" if command.is_udp else "icmp"
             setup_error = (err.errno or 0, bind_errmsg(kind, src, command.sport, err))
-    task = PingTask(command, src=src, list=getattr(source, "list_info", None),
-                    cycle=getattr(source, "cycle_info", None), rng=_RNG,
-                    ifname=ifname_of, real_src=real_src, setup_error=setup_error)
+    task = PingTask(command, src=src, list=ctx.list, cycle=ctx.cycle, rng=_RNG,
+                    ifname=host.ifname, real_src=real_src, on_progress=ctx.progress,
+                    setup_error=setup_error)
     if task.dl_rx:
         # -M needs replies as they were on the wire (fragment sizes, ids)
-        engine.want_datalink(task, tuple(task.match_keys()))
+        host.want_datalink(task, tuple(task.match_keys()))
     return task

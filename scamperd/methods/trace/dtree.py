@@ -40,6 +40,7 @@ has no handler for them there).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from protocol.commands.trace import TraceCommand, TraceDtreeFlag
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
@@ -61,10 +62,8 @@ class DtreeTask(TraceTask):
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, sport: int | None = None,
-                 lss_store: LssStore | None = None,
-                 setup_error: tuple[int, str] | None = None) -> None:
-        super().__init__(command, src=src, list=list, cycle=cycle, sport=sport,
-                         setup_error=setup_error)
+                 lss_store: LssStore | None = None, **kw: Any) -> None:
+        super().__init__(command, src=src, list=list, cycle=cycle, sport=sport, **kw)
         self.mode = Mode.DTREE_FIRST
         self.gss: frozenset[bytes] = frozenset(a.packed for a in command.gss)
         self.lss_name = command.lss

@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import os
 import random
-from typing import TYPE_CHECKING, Any
 
 from protocol.commands.trace import TraceCommand, TraceMethod
 from warts.types.trace import TraceFlag
 
+from ...engine.task import Host, TaskContext
 from ..registry import bind_errmsg
 from .dtree import DtreeTask
 from .probes import probe_proto
 from .task import TraceTask
 
-if TYPE_CHECKING:
-    from ...engine.io import Engine
 
-
-def make_trace_task(command: TraceCommand, source: Any, engine: Engine) -> TraceTask:
-    """Build a TraceTask for ``command``, queued by ``source``, run by ``engine``."""
+def make_trace_task(command: TraceCommand, ctx: TaskContext | None, host: Host) -> TraceTask:
+    """Build a TraceTask for ``command`` (see scamperd.engine.task.TaskFactory)."""
+    ctx = ctx if ctx is not None else TaskContext()
     dst = command.dst.packed
     v6 = len(dst) == 16
-    engine.listen_for(v6, probe_proto(int(command.method), v6))
-    src = command.src.packed if command.src is not None else engine.io.src_for(dst)
+    host.listen_for(v6, probe_proto(int(command.method), v6))
+    src = command.src.packed if command.src is not None else host.src_for(dst)
     sport = None
     if command.sport == 0:
         if command.is_icmp:
@@ -42,23 +40,22 @@ def make_trace_task(command: TraceCommand, source: Any, engine: Engine) -> Trace
         # scamper binds its probe socket (UDP) or ICMP socket (ICMP, TCP) to
         # -S, which fails for an address that is not ours: the trace ends
         # with that error and sends nothing (trace has no -O spoof)
-        err = engine.io.local_error(src)
+        err = host.local_error(src)
         if err is not None:
             kind = "udp" if command.method in (TraceMethod.UDP, TraceMethod.UDP_PARIS) \
                 else "icmp"
             setup_error = (err.errno or 0, bind_errmsg(kind, src, command.sport, err))
-    cls = DtreeTask if command.is_doubletree else TraceTask
-    task = cls(command, src=src, list=getattr(source, "list_info", None),
-               cycle=getattr(source, "cycle_info", None), sport=sport,
-               setup_error=setup_error)
-    if command.flags & TraceFlag.PTR:
-        # -O ptr: names come from the daemon's resolver (scamper's own DNS)
-        task.ptr_lookup = engine.resolver.ptr
+    ifmtu = None
     if command.flags & TraceFlag.PMTUD:
         # -M: the interface MTU towards dst (None: PMTUD is skipped, as when
         # scamper cannot get it)
         try:
-            task.ifmtu = engine.io.ifmtu_for(dst)
+            ifmtu = host.ifmtu_for(dst)
         except OSError:
-            task.ifmtu = None
-    return task
+            ifmtu = None
+    cls = DtreeTask if command.is_doubletree else TraceTask
+    # -O ptr: names come from the daemon's resolver (scamper's own DNS)
+    ptr = host.ptr if command.flags & TraceFlag.PTR else None
+    return cls(command, src=src, list=ctx.list, cycle=ctx.cycle, sport=sport,
+               ifmtu=ifmtu, setup_error=setup_error, on_progress=ctx.progress,
+               ptr_lookup=ptr)

@@ -78,7 +78,7 @@ from warts.types.trace import (
 )
 
 from ...engine.packets import IPPROTO_TCP, Reply
-from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
+from ...engine.task import FINISHED, Action, MatchKey, Probe, PtrLookup, SendProbe, Wait
 from .modes import PMTUD_MODES, Mode
 from .parallel import Parallel
 from .pmtud import Pmtud
@@ -106,10 +106,6 @@ _DL_TIMED_MODES = frozenset((Mode.TRACE, Mode.PARALLEL, Mode.PARALLEL_FINISH))
 _HOP_MODES = frozenset((Mode.TRACE, Mode.DTREE_FIRST, Mode.DTREE_FWD, Mode.DTREE_BACK,
                         Mode.PARALLEL))
 
-# The daemon's PTR lookup: (address, callback with the name or None) ->
-# False when there is no nameserver to ask (no lookup is made).
-PtrLookup = Callable[[bytes, Callable[[str | None], None]], bool]
-
 
 class TraceTask(ReplyHandling):
     """One traceroute (see the module docstring)."""
@@ -117,7 +113,9 @@ class TraceTask(ReplyHandling):
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, sport: int | None = None,
                  ifmtu: int | None = None,
-                 setup_error: tuple[int, str] | None = None) -> None:
+                 setup_error: tuple[int, str] | None = None,
+                 on_progress: Callable[[Trace], None] | None = None,
+                 ptr_lookup: PtrLookup | None = None) -> None:
         self.cmd = command
         # (errno, errmsg): the trace fails before its first probe, as
         # scamper's does when it cannot bind its probe socket to -S
@@ -192,10 +190,10 @@ class TraceTask(ReplyHandling):
         self.ifmtu = ifmtu
         self.pmtud: Pmtud | None = None
         # -y: where in-progress copies go (the control session or the CLI)
-        self.on_progress: Callable[[Trace], None] | None = None
+        self.on_progress = on_progress
         # -O ptr: the daemon's resolver, and the names it gave (None while
         # a lookup is outstanding or when it found none)
-        self.ptr_lookup: PtrLookup | None = None
+        self.ptr_lookup = ptr_lookup
         self.names: dict[bytes, str | None] = {}
 
     # -- the Task contract ------------------------------------------------

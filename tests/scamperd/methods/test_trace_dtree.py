@@ -257,17 +257,14 @@ def test_dtree_lss_made_when_the_trace_starts() -> None:
 def test_dtree_task_chosen_by_factory(args: str, cls: type, mode: Mode) -> None:
     """make_trace_task picks DtreeTask for -z / -Z, which starts in
     MODE_DTREE_FIRST (before -N's parallel mode, as trace_first_mode())."""
-    class FakeIO:
+    class FakeHost:
         def src_for(self, dst: bytes) -> bytes:
             return SRC4
-
-    class FakeEngine:
-        io = FakeIO()
 
         def listen_for(self, v6: bool, proto: int) -> None:
             pass
 
-    t = make_trace_task(parse_trace(args, CTX), None, FakeEngine())  # type: ignore[arg-type]
+    t = make_trace_task(parse_trace(args, CTX), None, FakeHost())  # type: ignore[arg-type]
     assert type(t) is cls and t.mode == mode
 
 
