@@ -33,6 +33,10 @@ IPPROTO_ICMP = 1
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_ICMPV6 = 58
+# Transport header bytes of a probe (scamper's trace_probe_headerlen and
+# ping's payload arithmetic): the probe size less these and the IP header
+# is its payload.
+TRANSPORT_HDR = {IPPROTO_UDP: 8, IPPROTO_ICMP: 8, IPPROTO_ICMPV6: 8, IPPROTO_TCP: 20}
 IPPROTO_FRAGMENT = 44
 
 

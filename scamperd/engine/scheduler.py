@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
+from .senderr import SendError, send_error
 from .task import FINISHED, Action, Finished, MatchKey, Probe, SendProbe, Task, Wait
 
 NS = 1_000_000_000
@@ -348,13 +349,13 @@ class Scheduler:
         return slot
 
     def _transmit(self, slot: _Slot, probe: Probe, now: int) -> None:
-        err: OSError | None = None
+        err: SendError | None = None
         try:
             tx = self.send(probe)
             self.stats.probes_sent += 1
         except OSError as e:
             tx = now
-            err = e
+            err = send_error(probe, e)
             self.stats.send_errors += 1
         except Exception as e:  # a probe the I/O layer cannot handle at all
             self._fault(slot, e, "send")

@@ -19,7 +19,19 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from warts.wire import Timeval
+
 from .packets import Reply
+
+NS_PER_US = 1000
+NS_PER_SEC = 1_000_000_000
+
+
+def timeval(ns: int) -> Timeval:
+    """A struct timeval from epoch ns, truncated to microseconds as
+    gettimeofday() gives it (scamper's probe and reply times)."""
+    us = ns // NS_PER_US
+    return Timeval(us // 1_000_000, us % 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +149,10 @@ class Task(Protocol):
     def next_action(self, now: int) -> Action:
         ...
 
-    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
-        """The engine sent ``probe`` at ``tx`` ns, or failed with ``error``."""
+    def probe_sent(self, probe: Probe, tx: int, error: Any = None) -> None:
+        """The engine sent ``probe`` at ``tx`` ns, or failed with ``error``
+        (a :class:`scamperd.engine.senderr.SendError`: errno and the message
+        scamper records)."""
         ...
 
     def receive_reply(self, reply: Reply, now: int) -> None:

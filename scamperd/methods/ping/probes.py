@@ -18,6 +18,7 @@ from ...engine.packets import (
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
+    TRANSPORT_HDR,
     Icmp4,
     Icmp6,
     TcpFlag,
@@ -49,7 +50,6 @@ TCP_PROBE_FLAGS: dict[PingMethod, int] = {
 # Bytes of transport header ping_state_payload() takes off the probe size
 # before the payload.  TCP is 20 even with an MSS option: scamper's payload
 # is then 4 bytes longer than -s implies, and so is the probe (kept).
-TRANSPORT_HDR = {"icmp": 8, "tcp": 20, "udp": 8}
 ICMP_TIME_FIELDS = 12  # originate, receive, transmit timestamps
 
 # IPv4 option bytes by the option the command asks for (scamper_ip4_hlen);
@@ -97,11 +97,11 @@ def payload_len(cmd: PingCommand, v6: bool) -> int:
     """
     hdr = 40 if v6 else 20 + len(ip_options(cmd, v6))
     if cmd.is_icmp:
-        n = cmd.size - hdr - TRANSPORT_HDR["icmp"]
+        n = cmd.size - hdr - TRANSPORT_HDR[IPPROTO_ICMP]
         if cmd.method is M.ICMP_TIME:
             n -= ICMP_TIME_FIELDS
         return n
-    return cmd.size - hdr - TRANSPORT_HDR["tcp" if cmd.is_tcp else "udp"]
+    return cmd.size - hdr - TRANSPORT_HDR[IPPROTO_TCP if cmd.is_tcp else IPPROTO_UDP]
 
 
 def embeds_src(cmd: PingCommand) -> bool:
@@ -306,42 +306,6 @@ class EchoTemplate:
 
 _PUT_U16 = struct.Struct(">H").pack_into
 _ECHO_SHAPES: dict[tuple[object, ...], EchoTemplate] = {}
-
-
-def send_errmsg(cmd: PingCommand, dst_text: str, packet_len: int, f: ProbeFields,
-                err: OSError, datalink: bool = False) -> str:
-    """The errmsg scamper records when sendto fails (scamper_err_render of the
-    error each *_probe function makes), ``"<what>: <strerror>"``.
-
-    | probe | scamper's message | len |
-    |---|---|---|
-    | ICMP v4 | icmp4_probe could not send to A (T ttl, S seq, L len) | IP packet |
-    | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
-    | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
-    | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | payload |
-    | TCP, or any probe sent on the datalink | dl_linux_tx L bytes failed | Ethernet frame |
-    """
-    v6 = ":" in dst_text
-    if datalink:
-        what = f"dl_linux_tx {packet_len + 14} bytes failed"
-        return f"{what}: {err.strerror}" if err.errno else what
-    ttl = cmd.ttl
-    if cmd.is_icmp:
-        fam = "icmp6" if v6 else "icmp4"
-        n = packet_len - 40 if v6 else packet_len
-        what = f"{fam}_probe could not send to {dst_text} ({ttl} ttl, {f.dport} seq, {n} len)"
-    elif cmd.is_udp:
-        if v6:
-            n = packet_len - 48
-            what = f"udp6_probe could not send to {dst_text} ({ttl} hlim, {f.dport} dport, {n} len)"
-        else:
-            what = (f"udp4_probe could not send to {dst_text} ({ttl} ttl, {f.dport} dport, "
-                    f"{packet_len} len)")
-    else:
-        what = f"dl_linux_tx {packet_len + 14} bytes failed"
-    if err.errno:
-        return f"{what}: {err.strerror}"
-    return what
 
 
 def ptb_quote(reply_raw: bytes, v6: bool, size: int) -> bytes:

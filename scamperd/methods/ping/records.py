@@ -14,13 +14,7 @@ from warts.address import ADDR_IPV4, ADDR_IPV6, Address
 from warts.types.ping import Ping, PingStop
 from warts.wire import Timeval
 
-NS_PER_US = 1000
-
-
-def timeval(ns: int) -> Timeval:
-    """A struct timeval, truncated to microseconds as gettimeofday() gives it."""
-    us = ns // NS_PER_US
-    return Timeval(us // 1_000_000, us % 1_000_000)
+from ...engine.task import timeval
 
 
 def command_fields(cmd: PingCommand) -> dict[str, Any]:

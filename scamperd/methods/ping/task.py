@@ -68,7 +68,8 @@ from ...engine.packets import (
     Reply,
     build_icmp_ptb,
 )
-from ...engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
+from ...engine.senderr import SendError
+from ...engine.task import FINISHED, NS_PER_US, Action, MatchKey, Probe, SendProbe, Wait, timeval
 from .probes import (
     EchoTemplate,
     ProbeFields,
@@ -77,9 +78,8 @@ from .probes import (
     embeds_src,
     probe_proto,
     ptb_quote,
-    send_errmsg,
 )
-from .records import command_fields, timeval
+from .records import command_fields
 
 M = PingMethod
 RF = PingReplyFlag
@@ -124,7 +124,6 @@ _SPOOF, _DLTX, _DL = int(PingFlag.SPOOF), int(PingFlag.DLTX), int(PingFlag.DL)
 _SOCKRX, _RAW, _TBT = int(PingFlag.SOCKRX), int(PingFlag.RAW), int(PingFlag.TBT)
 
 IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
-NS_PER_US = 1000
 
 
 _timeval = timeval
@@ -269,13 +268,13 @@ class PingTask:
             return FINISHED
         return Wait(self.deadline)
 
-    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+    def probe_sent(self, probe: Probe, tx: int, error: SendError | None = None) -> None:
         if probe.ident == PTB:
             self._ptb_sent(probe, tx, error)
             return
         f: ProbeFields = probe.ident
         if error is not None:
-            self._stop_error(f, len(probe.packet), error, probe.via is not None)
+            self._stop_error(error)
             return
         if f.seq != len(self.probes) or self.stop_reason != PingStop.NONE:
             return  # a stale probe object; nothing of ours was outstanding
@@ -303,14 +302,10 @@ class PingTask:
         else:
             self.deadline = tx + self.cmd.wait_timeout_us * NS_PER_US
 
-    def _ptb_sent(self, probe: Probe, tx: int, error: OSError | None) -> None:
+    def _ptb_sent(self, probe: Probe, tx: int, error: SendError | None) -> None:
         self.quote = None
         if error is not None:
-            if self.stop_reason == PingStop.NONE:
-                self.stop_reason = PingStop.ERROR
-                self.stop_data = (error.errno or 0) & 0xFF
-                self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), len(probe.packet),
-                                          ProbeFields(0, 0, 0, 0), error, datalink=True)
+            self._stop_error(error)
             return
         self._queue_wait(tx)
 
@@ -394,14 +389,13 @@ class PingTask:
             packet = build_probe(cmd, self.src, self.dst, self.base, f, now)
         return Probe(self.dst, packet, f, self.via, [] if self.txts else None)
 
-    def _stop_error(self, f: ProbeFields, packet_len: int, err: OSError,
-                    datalink: bool = False) -> None:
+    def _stop_error(self, err: SendError) -> None:
+        """ping_handleerror(): the send failed (the engine's message)."""
         if self.stop_reason != PingStop.NONE:
             return
         self.stop_reason = PingStop.ERROR
         self.stop_data = (err.errno or 0) & 0xFF
-        self.errmsg = send_errmsg(self.cmd, str(self.cmd.dst), packet_len, f, err,
-                                  datalink=datalink or self.cmd.is_tcp)
+        self.errmsg = err.message
 
     # -- matching ----------------------------------------------------------
 

@@ -39,6 +39,7 @@ from ...engine.packets import (
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
+    TRANSPORT_HDR,
     Icmp4,
     Icmp6,
     Reply,
@@ -56,10 +57,6 @@ T = TraceType
 ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
 UDP_TYPES = frozenset((T.UDP, T.UDP_PARIS))
 TCP_TYPES = frozenset((T.TCP, T.TCP_ACK))
-
-# Transport header bytes per method (trace_probe_headerlen): the probe size
-# less these and the IP header is the payload.
-TRANSPORT_HDR = {IPPROTO_UDP: 8, IPPROTO_ICMP: 8, IPPROTO_ICMPV6: 8, IPPROTO_TCP: 20}
 
 _H = struct.Struct(">H")
 _U32 = struct.Struct(">I")

@@ -15,20 +15,13 @@ from typing import Any
 from protocol.commands.trace import TraceCommand
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
 from warts.types.trace import Trace, TraceProbe, TraceReply, TraceReplyFlag, TraceStop
-from warts.wire import IcmpExt, Timeval
+from warts.wire import IcmpExt
 
 from ...engine.packets import Reply, parse_icmp_extensions
-from ...engine.task import Probe
+from ...engine.task import NS_PER_US, timeval
 from .modes import Mode
-from .probes import ICMP_TYPES, TCP_TYPES
 
 RF = TraceReplyFlag
-NS_PER_US = 1000
-
-
-def timeval(ns: int) -> Timeval:
-    us = ns // NS_PER_US
-    return Timeval(us // 1_000_000, us % 1_000_000)
 
 
 @dataclass(slots=True, eq=False)
@@ -129,39 +122,6 @@ def named(probe: TraceProbe, names: dict[bytes, str | None]) -> TraceProbe:
     return dataclasses.replace(probe, replies=tuple(
         r if (name := names.get(r.addr.raw)) is None else dataclasses.replace(r, name=name)
         for r in probe.replies))
-
-
-def send_errmsg(method: int, dst: str, probe: Probe, ttl: int, err: OSError,
-                datalink: bool = False) -> str:
-    """The errmsg scamper records when sending fails: the message of the
-    probe function that failed (as for ping), then strerror.
-
-    | probe | scamper's message | len |
-    |---|---|---|
-    | ICMP v4 | icmp4_probe could not send to A (T ttl, S seq, L len) | IP packet |
-    | ICMP v6 | icmp6_probe could not send to A (T ttl, S seq, L len) | ICMPv6 message |
-    | UDP v4 | udp4_probe could not send to A (T ttl, D dport, L len) | IP packet |
-    | UDP v6 | udp6_probe could not send to A (T hlim, D dport, L len) | UDP payload |
-    | TCP, -r, -o (datalink) | dl_linux_tx L bytes failed | Ethernet frame |
-    """
-    v6 = len(probe.dst) == 16
-    pkt = probe.packet
-    n = len(pkt)
-    hl = 40 if v6 else 20
-    if datalink or method in TCP_TYPES:
-        what = f"dl_linux_tx {n + 14} bytes failed"
-    elif method in ICMP_TYPES:
-        seq = int.from_bytes(pkt[hl + 6:hl + 8], "big")
-        fam = "icmp6" if v6 else "icmp4"
-        what = (f"{fam}_probe could not send to {dst} ({ttl} ttl, {seq} seq, "
-                f"{n - 40 if v6 else n} len)")
-    else:
-        dport = int.from_bytes(pkt[hl + 2:hl + 4], "big")
-        if v6:
-            what = f"udp6_probe could not send to {dst} ({ttl} hlim, {dport} dport, {n - 48} len)"
-        else:
-            what = f"udp4_probe could not send to {dst} ({ttl} ttl, {dport} dport, {n} len)"
-    return f"{what}: {err.strerror}" if err.errno else what
 
 
 def command_fields(cmd: TraceCommand) -> dict[str, Any]:

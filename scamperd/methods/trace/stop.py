@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from protocol.commands.trace import TraceCommand
 from warts.types.trace import TraceFlag, TraceReply, TraceStop
 
-from ...engine.task import Probe
+from ...engine.senderr import SendError
 from .probes import ICMP_TYPES, TCP_TYPES, UDP_TYPES
-from .records import SentProbe, is_unreach, is_unreach_port, send_errmsg
+from .records import SentProbe, is_unreach, is_unreach_port
 
 
 class StopRules:
@@ -47,12 +47,12 @@ class StopRules:
             self.stop_reason = reason
             self.stop_data = data
 
-    def _stop_error(self, probe: Probe, ttl: int, err: OSError) -> None:
+    def _stop_error(self, err: SendError) -> None:
+        """trace_handleerror(): the send failed (the engine's message)."""
         if self.stop_reason == TraceStop.NONE:
             self.stop_reason = TraceStop.ERROR
             self.stop_data = (err.errno or 0) & 0xFF
-            self.errmsg = send_errmsg(self.method, str(self.cmd.dst), probe, ttl, err,
-                                      datalink=probe.via is not None)
+            self.errmsg = err.message
         self.done = True
 
     def _stop_reason(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:

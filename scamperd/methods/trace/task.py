@@ -78,7 +78,18 @@ from warts.types.trace import (
 )
 
 from ...engine.packets import IPPROTO_TCP, Reply
-from ...engine.task import FINISHED, Action, MatchKey, Probe, PtrLookup, SendProbe, Wait
+from ...engine.senderr import SendError
+from ...engine.task import (
+    FINISHED,
+    NS_PER_US,
+    Action,
+    MatchKey,
+    Probe,
+    PtrLookup,
+    SendProbe,
+    Wait,
+    timeval,
+)
 from .modes import PMTUD_MODES, Mode
 from .parallel import Parallel
 from .pmtud import Pmtud
@@ -92,13 +103,11 @@ from .probes import (
     match_tcp,
     probe_proto,
 )
-from .records import SentProbe, command_fields, dl_seen, named, timeval
+from .records import SentProbe, command_fields, dl_seen, named
 from .replies import CONFIDENCE_K, CONFIDENCE_MAX_N, ReplyHandling
 
 __all__ = ["CONFIDENCE_K", "CONFIDENCE_MAX_N", "Mode", "PtrLookup", "TraceTask"]
 
-NS_PER_US = 1000
-NS_PER_SEC = 1_000_000_000
 _PARALLEL_MODES = frozenset((Mode.PARALLEL, Mode.PARALLEL_FINISH))
 # probes whose datalink times scamper applies (dlout_apply and dlin_trace)
 _DL_TIMED_MODES = frozenset((Mode.TRACE, Mode.PARALLEL, Mode.PARALLEL_FINISH))
@@ -232,7 +241,7 @@ class TraceTask(ReplyHandling):
                 self.want_probe = True
         return FINISHED
 
-    def probe_sent(self, probe: Probe, tx: int, error: OSError | None = None) -> None:
+    def probe_sent(self, probe: Probe, tx: int, error: SendError | None = None) -> None:
         pid, ttl, size, mode = probe.ident
         if self.done or pid != len(self.sent) or not self.want_probe:
             return  # a stale probe object
@@ -240,7 +249,7 @@ class TraceTask(ReplyHandling):
             # scamper makes room for the hop before sending
             self.hop_count = max(self.hop_count, ttl)
         if error is not None:
-            self._stop_error(probe, ttl, error)
+            self._stop_error(error)
             return
         self.want_probe = False
         if self.para is not None and mode in _PARALLEL_MODES:

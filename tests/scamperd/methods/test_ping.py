@@ -21,6 +21,7 @@ from protocol.commands.base import CommandContext
 from protocol.commands.ping import PingCommand, parse_ping
 from scamperd.engine import packets as P
 from scamperd.engine.scheduler import reply_keys
+from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.ping import PingTask
 from scamperd.methods.ping.probes import icmp_time_originate
@@ -298,7 +299,8 @@ def test_ping_send_error_stops_with_scamper_errmsg() -> None:
     send(t, T0)
     a = t.next_action(T0 + SEC)
     assert isinstance(a, SendProbe)
-    t.probe_sent(a.probe, T0 + SEC, OSError(errno.ENETUNREACH, "Network is unreachable"))
+    err = send_error(a.probe, OSError(errno.ENETUNREACH, "Network is unreachable"))
+    t.probe_sent(a.probe, T0 + SEC, err)
     assert t.next_action(T0 + SEC) is FINISHED
     rec = roundtrip(t.result())
     assert rec.stop_reason == PingStop.ERROR and rec.stop_data == errno.ENETUNREACH
@@ -631,7 +633,8 @@ def test_ping_records_like_scamper_vectors(name: str) -> None:
     if v.stop_reason == PingStop.ERROR:
         a = t.next_action(T0 + (v.ping_sent or 0) * SEC)
         assert isinstance(a, SendProbe)
-        t.probe_sent(a.probe, T0 + SEC, OSError(v.stop_data, "Message too long"))
+        err = send_error(a.probe, OSError(v.stop_data, "Message too long"))
+        t.probe_sent(a.probe, T0 + SEC, err)
     else:
         t.next_action(T0 + 3600 * SEC)
     ours = roundtrip(t.result())

@@ -27,6 +27,7 @@ from protocol.events import Data
 from scamperd.config import Config
 from scamperd.daemon import Serving, serve
 from scamperd.engine import packets as P
+from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.ping import PingTask
 from scamperd.methods.ping.probes import ptb_quote
@@ -184,7 +185,8 @@ def test_ping_dltx_send_error_is_scamper_datalink_message() -> None:
     t = task("-O dltx -s 1500 -c 2 10.200.6.2")
     a = t.next_action(T0)
     assert isinstance(a, SendProbe)
-    t.probe_sent(a.probe, T0, OSError(90, "Message too long"))
+    err = send_error(a.probe, OSError(90, "Message too long"))
+    t.probe_sent(a.probe, T0, err)
     rec = roundtrip(t.result())
     assert rec.stop_reason == PingStop.ERROR and rec.stop_data == 90
     assert rec.errmsg == "dl_linux_tx 1514 bytes failed: Message too long"
@@ -288,7 +290,8 @@ def test_ping_pmtu_ptb_send_error_stops_ping() -> None:
     t.receive_reply(dl_echo4(pr, T0 + MS), T0 + MS)
     a = t.next_action(T0 + MS)
     assert isinstance(a, SendProbe) and a.probe.ident == PTB
-    t.probe_sent(a.probe, T0 + MS, OSError(101, "Network is unreachable"))
+    err = send_error(a.probe, OSError(101, "Network is unreachable"))
+    t.probe_sent(a.probe, T0 + MS, err)
     assert t.next_action(T0 + MS) is FINISHED
     rec = roundtrip(t.result())
     assert rec.stop_reason == PingStop.ERROR and rec.stop_data == 101

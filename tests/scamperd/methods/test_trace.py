@@ -22,6 +22,7 @@ from protocol.commands.base import CommandContext
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
 from scamperd.engine.scheduler import reply_keys
+from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.trace import Mode, TraceTask
 from scamperd.methods.trace.probes import byteswap16, ipid_fudge
@@ -564,7 +565,8 @@ def test_trace_stop_error_on_send_failure() -> None:
     t = task("-P udp 10.200.6.2")
     a = t.next_action(T0)
     assert isinstance(a, SendProbe)
-    t.probe_sent(a.probe, T0, OSError(errno.ENETUNREACH, "Network is unreachable"))
+    err = send_error(a.probe, OSError(errno.ENETUNREACH, "Network is unreachable"))
+    t.probe_sent(a.probe, T0, err)
     assert t.next_action(T0) is FINISHED
     rec = roundtrip(t.result())
     assert (rec.stop_reason, rec.stop_data) == (TraceStop.ERROR, errno.ENETUNREACH)

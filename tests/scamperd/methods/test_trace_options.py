@@ -24,6 +24,7 @@ from protocol import Attach, Command, Data, Done, Ok
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
 from scamperd.engine.scheduler import reply_keys
+from scamperd.engine.senderr import send_error
 from scamperd.engine.task import SendProbe
 from scamperd.methods.trace import TraceTask
 from scamperd.methods.trace.probes import match_icmp
@@ -132,7 +133,8 @@ def test_trace_rtr_send_failure_names_the_datalink() -> None:
     t = task(f"-r 10.200.1.9 {V4}")
     a = t.next_action(T0)
     assert isinstance(a, SendProbe)
-    t.probe_sent(a.probe, T0, OSError(errno.EHOSTUNREACH, "No route to host"))
+    err = send_error(a.probe, OSError(errno.EHOSTUNREACH, "No route to host"))
+    t.probe_sent(a.probe, T0, err)
     rec = t.result()
     assert rec.stop_reason == TraceStop.ERROR and rec.stop_data == errno.EHOSTUNREACH
     assert rec.errmsg == f"dl_linux_tx {len(a.probe.packet) + 14} bytes failed: No route to host"
