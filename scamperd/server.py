@@ -37,7 +37,7 @@ class Server:
     def __init__(self, config: Config, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.sources = SourceSet(busy=engine.sched.key_busy)
+        self.sources = SourceSet(busy=engine.sched.key_busy, blocker=engine.sched.blocker)
         engine.sched.sources.append(self.sources)
         self.command = config.command
         self.monitorname = config.monitorname

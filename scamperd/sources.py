@@ -54,8 +54,11 @@ from .engine.task import FINISHED, Action, MatchKey, Probe, Task
 TaskFactory = Callable[[Any, int], Task]
 # (command, source, error text, now ns) -> the method's record for an error
 FailedRecord = Callable[[Any, "Source", str, int], Any]
-# Is a probe signature held by a running task?  (The scheduler's view.)
+# Is a probe signature itself held by a running task?  And which held key
+# does a key conflict with (itself, or a PortRange covering it)?  (The
+# scheduler's view: Scheduler.key_busy and Scheduler.blocker.)
 KeyBusy = Callable[[MatchKey], bool]
+KeyBlocker = Callable[[MatchKey], "MatchKey | None"]
 
 # Commands a client may have without a result (queued, held or running).
 # Generous: a queued command costs about 0.5 KiB (tests/scamperd/test_sources
@@ -153,6 +156,7 @@ class Source:
     # Set by the SourceSet: whether a key is held by a running task, and
     # what to call when a command becomes blocked on a key.
     busy: KeyBusy = lambda key: False
+    blocker: KeyBlocker = lambda key: None
     # A built task that will not run: drop what was registered for it.
     on_discard: Callable[[Task], None] = lambda task: None
     # Ask to be told when a task taken from here finishes (engine.watch).
@@ -215,14 +219,16 @@ class Source:
             return FailedTask(e)
 
     def _conflict(self, task: Task) -> tuple[tuple[MatchKey, ...], MatchKey | None]:
-        """The task's keys, and the first one a running task holds."""
+        """The task's keys, and the held key the first conflicting one
+        collides with (the key whose release will free the command)."""
         try:
             keys = tuple(task.match_keys())
         except Exception:
             return (), None  # the scheduler fences match_keys and faults the task
         for k in keys:
-            if self.busy(k):
-                return keys, k
+            held = self.blocker(k)
+            if held is not None:
+                return keys, held
         return keys, None
 
     def _block(self, q: Queued, key: MatchKey) -> None:
@@ -343,16 +349,20 @@ class Source:
 class SourceSet:
     """Weighted round robin over the sources (the scheduler's TaskSource)."""
 
-    def __init__(self, busy: KeyBusy = lambda key: False) -> None:
+    def __init__(self, busy: KeyBusy = lambda key: False,
+                 blocker: KeyBlocker | None = None) -> None:
         self.sources: list[Source] = []
         self._idx = 0
         self._credit = 0
         self.busy = busy
+        self.blocker: KeyBlocker = blocker if blocker is not None else (
+            lambda key: key if busy(key) else None)
         # sources with commands blocked on each key
         self._blocked: dict[MatchKey, set[Source]] = {}
 
     def add(self, src: Source) -> None:
         src.busy = self.busy
+        src.blocker = self.blocker
         src.on_blocked = self._on_blocked
         self.sources.append(src)
 

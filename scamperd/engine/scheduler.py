@@ -56,7 +56,7 @@ from typing import Protocol
 
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
 from .senderr import SendError, send_error
-from .task import FINISHED, Action, Finished, MatchKey, Probe, SendProbe, Task, Wait
+from .task import FINISHED, Action, Finished, MatchKey, PortRange, Probe, SendProbe, Task, Wait
 
 NS = 1_000_000_000
 GAP_MAX_NS = 250_000_000  # scamper's gap_max: 250 ms
@@ -150,6 +150,10 @@ class Scheduler:
         self._waiting: list[tuple[int, int, int, _Slot]] = []
         self._seq = 0
         self._keys: dict[MatchKey, _Slot] = {}
+        # PortRange keys held, per (proto, target), and the identifiers of
+        # exact keys per (proto, target), for conflicts with ranges
+        self._ranges: dict[tuple[int, bytes], dict[PortRange, _Slot]] = {}
+        self._idents: dict[tuple[int, bytes], set[int]] = {}
         # Held tasks in the order they were held (the value orders them); the
         # tasks blocked on each running key; and the released ones, a heap by
         # hold order, to try again before taking new work.
@@ -175,8 +179,31 @@ class Scheduler:
         return len(self._slots)
 
     def key_busy(self, key: MatchKey) -> bool:
-        """Is ``key`` held by a running task?"""
+        """Is ``key`` itself held by a running task?"""
+        if isinstance(key, PortRange):
+            return key in self._ranges.get((key.proto, key.dst), ())
         return key in self._keys
+
+    def blocker(self, key: MatchKey) -> MatchKey | None:
+        """The key a running task holds that ``key`` conflicts with: the
+        same key, or a PortRange covering it, or (for a range) a key or range
+        within it.  None when ``key`` is free."""
+        if isinstance(key, PortRange):
+            target = (key.proto, key.dst)
+            for held in self._ranges.get(target, ()):
+                if held.overlaps(key):
+                    return held
+            for ident in self._idents.get(target, ()):
+                if key.covers(ident):
+                    return (key.proto, ident, key.dst)
+            return None
+        if key in self._keys:
+            return key
+        if self._ranges and type(key) is tuple and len(key) == 3 and type(key[1]) is int:
+            for held in self._ranges.get((key[0], key[2]), ()):
+                if held.covers(key[1]):
+                    return held
+        return None
 
     def window_open(self) -> bool:
         return self.window == 0 or len(self._slots) < self.window
@@ -305,10 +332,50 @@ class Scheduler:
         return None
 
     def _conflict(self, task: Task) -> MatchKey | None:
-        """A key of ``task`` that a running task holds, or None."""
+        """The held key one of ``task``'s keys conflicts with, or None."""
         for k in task.match_keys():
-            if k in self._keys:
-                return k
+            held = self.blocker(k)
+            if held is not None:
+                return held
+        return None
+
+    def _hold_key(self, k: MatchKey, slot: _Slot) -> None:
+        if isinstance(k, PortRange):
+            self._ranges.setdefault((k.proto, k.dst), {})[k] = slot
+            return
+        self._keys[k] = slot
+        if type(k) is tuple and len(k) == 3 and type(k[1]) is int:
+            self._idents.setdefault((k[0], k[2]), set()).add(k[1])
+
+    def _drop_keys(self, slot: _Slot) -> None:
+        """``slot`` no longer holds its keys: release each."""
+        for k in slot.keys:
+            if isinstance(k, PortRange):
+                target = (k.proto, k.dst)
+                held = self._ranges.get(target)
+                if held is None or held.get(k) is not slot:
+                    continue
+                del held[k]
+                if not held:
+                    del self._ranges[target]
+            else:
+                if self._keys.get(k) is not slot:
+                    continue
+                del self._keys[k]
+                if type(k) is tuple and len(k) == 3 and type(k[1]) is int:
+                    idents = self._idents.get((k[0], k[2]))
+                    if idents is not None:
+                        idents.discard(k[1])
+                        if not idents:
+                            del self._idents[(k[0], k[2])]
+            self._release(k)
+
+    def _range_slot(self, k: MatchKey) -> _Slot | None:
+        """The task holding a PortRange that covers reply key ``k``."""
+        if type(k) is tuple and len(k) == 3 and type(k[1]) is int:
+            for held, slot in self._ranges.get((k[0], k[2]), {}).items():
+                if held.covers(k[1]):
+                    return slot
         return None
 
     def _hold(self, task: Task, key: MatchKey) -> None:
@@ -338,13 +405,14 @@ class Scheduler:
             self._notify(task, e)
             return None
         for k in keys:
-            if k in self._keys:
-                self._hold(task, k)
+            held = self.blocker(k)
+            if held is not None:
+                self._hold(task, held)
                 return None
         slot = _Slot(task, keys)
         self._slots[task] = slot
         for k in keys:
-            self._keys[k] = slot
+            self._hold_key(k, slot)
         self.stats.tasks_started += 1
         return slot
 
@@ -389,10 +457,7 @@ class Scheduler:
             return
         slot.done = True
         del self._slots[slot.task]
-        for k in slot.keys:
-            if self._keys.get(k) is slot:
-                del self._keys[k]
-                self._release(k)
+        self._drop_keys(slot)
         self.stats.tasks_finished += 1
         self._notify(slot.task, slot.fault)
 
@@ -410,6 +475,8 @@ class Scheduler:
         keys = self._keys
         for k in reply_keys(r):
             slot = keys.get(k)
+            if slot is None and self._ranges:
+                slot = self._range_slot(k)
             if slot is not None:
                 try:
                     slot.task.receive_reply(r, now)
@@ -454,10 +521,7 @@ class Scheduler:
             slot = self._slots.pop(task, None)
             if slot is not None:
                 slot.done = True
-                for k in slot.keys:
-                    if self._keys.get(k) is slot:
-                        del self._keys[k]
-                        self._release(k)
+                self._drop_keys(slot)
             self._held.pop(task, None)
 
     def halt_all(self, now: int) -> None:

@@ -83,8 +83,28 @@ Action = SendProbe | Wait | Finished
 
 # A cheap matching key: (IP protocol of the probe, its identifier (ICMP id or
 # our source port), target address bytes).  Replies yield the same key from
-# their headers or from the probe quoted in an ICMP error.
+# their headers or from the probe quoted in an ICMP error.  A task may also
+# hold a PortRange: every identifier from lo to hi towards one target.
 MatchKey = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class PortRange:
+    """A match key for a run of identifiers (source ports or ICMP ids)
+    towards one target, as scamper's task signatures carry sport_x..sport_y:
+    a reply whose key is ``(proto, ident, dst)`` with ``lo <= ident <= hi``
+    matches it, and it conflicts with any key it covers."""
+
+    proto: int
+    lo: int
+    hi: int
+    dst: bytes
+
+    def covers(self, ident: int) -> bool:
+        return self.lo <= ident <= self.hi
+
+    def overlaps(self, other: PortRange) -> bool:
+        return self.lo <= other.hi and other.lo <= self.hi
 
 
 # A PTR lookup: (address, callback(name or None)) -> whether one was started

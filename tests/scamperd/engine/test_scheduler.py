@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from scamperd.engine.packets import IPPROTO_ICMP, Quote, Reply
+from scamperd.engine.packets import IPPROTO_ICMP, IPPROTO_UDP, Quote, Reply
 from scamperd.engine.scheduler import NS, Scheduler
-from scamperd.engine.task import FINISHED, Action, MatchKey, Probe, SendProbe, Wait
+from scamperd.engine.task import FINISHED, Action, MatchKey, PortRange, Probe, SendProbe, Wait
 
 DST = bytes((10, 200, 6, 2))
 
@@ -193,3 +193,57 @@ def test_scheduler_wait_expiry_folds_into_next_send_slot(timeout: int, wake_at: 
     s.run(t0)  # one slot at t0: the waiter's probe
     assert waiter.sent == [t0] and not busy.sent
     assert s.next_wakeup(t0) == t0 + wake_at
+
+
+# --- PortRange keys -----------------------------------------------------------
+
+
+class RangeTask(FakeTask):
+    """A FakeTask holding identifiers lo..hi towards DST (scamper's
+    sport_x..sport_y signature)."""
+
+    def __init__(self, ident: int, lo: int, hi: int, **kw: Any) -> None:
+        super().__init__(ident, **kw)
+        self.range = PortRange(IPPROTO_UDP, lo, hi, DST)
+
+    def match_keys(self) -> Iterable[MatchKey]:
+        return [self.range]
+
+
+def _udp_reply(dport: int) -> Reply:
+    return Reply(v6=False, src=DST, dst=bytes(4), proto=IPPROTO_UDP, ttl=64, tos=0, size=28,
+                 dport=dport)
+
+
+def test_scheduler_port_range_key_matches_replies_within_it() -> None:
+    clock = Clock()
+    s = Scheduler(send=clock.send, on_finished=lambda t, f: None, pps=1000)
+    t = RangeTask(1, 40000, 40099, count=1, timeout=NS)
+    s.add(t, clock.now)
+    assert s.reply(_udp_reply(40050), clock.now) and t.replies
+    assert not s.reply(_udp_reply(40100), clock.now)
+    assert s.key_busy(t.range) and s.blocker((IPPROTO_UDP, 40000, DST)) == t.range
+    assert s.blocker((IPPROTO_UDP, 40100, DST)) is None
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("range", "exact-inside"), ("exact-inside", "range"), ("range", "overlapping-range")])
+def test_scheduler_port_range_conflicts_hold_until_released(first: str, second: str) -> None:
+    clock = Clock()
+    done: list[Any] = []
+
+    def make(kind: str, ident: int) -> FakeTask:
+        if kind == "range":
+            return RangeTask(ident, 40000, 40099, count=1, timeout=NS // 10)
+        if kind == "overlapping-range":
+            return RangeTask(ident, 40090, 40199, count=1, timeout=NS // 10)
+        t = FakeTask(ident, count=1, timeout=NS // 10)
+        t.match_keys = lambda: [(IPPROTO_UDP, 40042, DST)]  # type: ignore[method-assign]
+        return t
+
+    a, b = make(first, 1), make(second, 2)
+    s = Scheduler(send=clock.send, on_finished=_collect(done), pps=1000)
+    s.sources.append(ListSource([a, b]))
+    _drive(s, clock, clock.now + NS, 0)
+    assert done == [a, b] and b.sent[0] >= a.sent[0] + NS // 10
+    assert s.blocker(a.match_keys()[0]) is None  # type: ignore[index]
