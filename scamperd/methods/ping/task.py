@@ -62,7 +62,6 @@ from ...engine.packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
-    IPPROTO_UDP,
     Icmp4,
     Icmp6,
     Reply,
@@ -70,6 +69,7 @@ from ...engine.packets import (
 )
 from ...engine.senderr import SendError
 from ...engine.task import FINISHED, NS_PER_US, Action, MatchKey, Probe, SendProbe, Wait, timeval
+from .match import match
 from .probes import (
     EchoTemplate,
     ProbeFields,
@@ -97,19 +97,6 @@ RF = PingReplyFlag
 # | replies before the probe's tx | kept | dropped |
 REPLY_PATHS = ("icmp", "dl")
 
-# Quoted ICMP type of our probe, by method and family.
-QUOTED_ICMP_TYPE = {
-    (M.ICMP_ECHO, False): Icmp4.ECHO,
-    (M.ICMP_ECHO, True): Icmp6.ECHO_REQUEST,
-    (M.ICMP_TIME, False): Icmp4.TSTAMP,
-}
-# The reply type each ICMP method wants from the target.
-REPLY_ICMP_TYPE = {
-    (M.ICMP_ECHO, False): Icmp4.ECHOREPLY,
-    (M.ICMP_ECHO, True): Icmp6.ECHO_REPLY,
-    (M.ICMP_TIME, False): Icmp4.TSTAMPREPLY,
-}
-
 # What scamper 20260420 (built without --enable-debug, so its asserts are
 # gone) records for an icmp-time ping to an IPv6 address: the probe reaches
 # scamper_probe() as ICMP over IPv6, for which it has no sender (raw socket
@@ -123,7 +110,6 @@ PTB = "ptb"  # Probe.ident of a packet-too-big we send (-M)
 _SPOOF, _DLTX, _DL = int(PingFlag.SPOOF), int(PingFlag.DLTX), int(PingFlag.DL)
 _SOCKRX, _RAW, _TBT = int(PingFlag.SOCKRX), int(PingFlag.RAW), int(PingFlag.TBT)
 
-IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
 
 
 _timeval = timeval
@@ -314,7 +300,7 @@ class PingTask:
             return
         if self.dl_rx != reply.dl:
             return  # -M reads the datalink only; everyone else never sees it
-        got = self._match(reply)
+        got = match(self, reply)
         if got is None:
             return
         seq, path = got
@@ -396,107 +382,6 @@ class PingTask:
         self.stop_reason = PingStop.ERROR
         self.stop_data = (err.errno or 0) & 0xFF
         self.errmsg = err.message
-
-    # -- matching ----------------------------------------------------------
-
-    def _match_ipid(self, ipid: int) -> int:
-        """match_ipid(): the latest of the last five probes with this IP-ID,
-        else the latest probe."""
-        n = len(self.probes)
-        for seq in range(n - 1, max(n - IPID_LOOKBACK, 0) - 1, -1):
-            if self.probes[seq].ipid == ipid:
-                return seq
-        return n - 1
-
-    def _sport_index(self, sport: int) -> int | None:
-        assert self.sports is not None
-        n = len(self.probes)
-        for i in range(n):
-            if self.sports[i] == sport:
-                return i
-        return None
-
-    def _icmp_seq(self, seq: int) -> int:
-        """The probe number of an ICMP sequence number (it wraps at 2^16)."""
-        if seq < self.cmd.dport:
-            seq += 0x10000
-        return seq - self.cmd.dport
-
-    def _match(self, r: Reply) -> tuple[int, str] | None:
-        """(probe number, receive path) of a reply, or None if not ours."""
-        cmd = self.cmd
-        q = r.quote
-        if r.is_icmp:
-            if self.spoof and self.sockrx:
-                return None  # a spoofing ping opens no ICMP socket to read from
-            path = "dl" if self.dl and not self.sockrx else "icmp"
-            if q is None:
-                want = REPLY_ICMP_TYPE.get((cmd.method, self.v6))
-                if want is None or r.icmp_type != want or r.icmp_id != self.sport:
-                    return None
-                if path == "dl" and r.dst and r.dst != self.src:
-                    return None
-                return self._icmp_seq(r.icmp_seq), path
-            if q.offset != 0 or not q.has_transport or q.dst != self.dst:
-                return None
-            seq = self._match_quote(r)
-            return None if seq is None else (seq, path)
-        if not self.dl or r.src != self.dst or (r.dst and r.dst != self.src):
-            # scamper sees direct TCP/UDP replies only on the datalink
-            return None
-        if r.proto == IPPROTO_TCP and cmd.is_tcp:
-            if r.sport != cmd.dport:
-                return None
-            if self.sports is not None:
-                i = self._sport_index(r.dport)
-                return None if i is None else (i, "dl")
-            if r.dport != self.sport:
-                return None
-            return (self._match_ipid(r.ipid) if not self.v6 else len(self.probes) - 1), "dl"
-        if r.proto == IPPROTO_UDP and cmd.is_udp:
-            if cmd.method is M.UDP:
-                if r.dport == self.sport and r.sport == cmd.dport:
-                    return len(self.probes) - 1, "dl"
-            elif cmd.method is M.UDP_DPORT:
-                if r.dport == self.sport and r.sport >= cmd.dport:
-                    return r.sport - cmd.dport, "dl"
-            elif r.sport == cmd.dport:
-                i = self._sport_index(r.dport)
-                return None if i is None else (i, "dl")
-        return None
-
-    def _match_quote(self, r: Reply) -> int | None:
-        """The probe an ICMP error quotes (do_ping_handle_icmp)."""
-        cmd = self.cmd
-        q = r.quote
-        assert q is not None
-        if cmd.is_icmp:
-            want = QUOTED_ICMP_TYPE.get((cmd.method, self.v6))
-            if q.proto not in (IPPROTO_ICMP, IPPROTO_ICMPV6) or q.icmp_type != want \
-                    or q.icmp_id != self.sport:
-                return None
-            return self._icmp_seq(q.icmp_seq)
-        if cmd.is_tcp:
-            if q.proto != IPPROTO_TCP or q.dport != cmd.dport:
-                return None
-            if self.sports is not None:
-                return self._sport_index(q.sport)
-            if q.sport != self.sport:
-                return None
-            return self._match_ipid(q.ipid) if not self.v6 else len(self.probes) - 1
-        if q.proto != IPPROTO_UDP:
-            return None
-        if cmd.method is M.UDP:
-            if q.sport != self.sport or q.dport != cmd.dport:
-                return None
-            return self._match_ipid(q.ipid) if not self.v6 else len(self.probes) - 1
-        if cmd.method is M.UDP_DPORT:
-            if q.sport != self.sport or not cmd.dport <= q.dport <= cmd.dport + len(self.probes):
-                return None
-            return q.dport - cmd.dport
-        if q.dport != cmd.dport:
-            return None
-        return self._sport_index(q.sport)
 
     # -- recording ---------------------------------------------------------
 

@@ -18,7 +18,7 @@ the gap limit are checked; with ``-G lastditch`` a dead path gets ``-q``
 last-ditch probes at TTL 255.
 
 Probe ids, which routers quote back, are the 0-based count of probes sent;
-:mod:`.probes` builds the packets and recovers the id from replies,
+:mod:`.probes` builds the packets, :mod:`.match` recovers the id from replies,
 :mod:`.records` makes the hop records, and :mod:`.parallel` runs ``-N``
 (several hops in flight, MODE_PARALLEL) with the same stop rules.
 
@@ -90,6 +90,7 @@ from ...engine.task import (
     Wait,
     timeval,
 )
+from .match import match_icmp, match_tcp
 from .modes import PMTUD_MODES, Mode
 from .parallel import Parallel
 from .pmtud import Pmtud
@@ -99,8 +100,6 @@ from .probes import (
     ProbeSpec,
     build_probe,
     header_size,
-    match_icmp,
-    match_tcp,
     probe_proto,
 )
 from .records import SentProbe, command_fields, dl_seen, named

@@ -25,7 +25,8 @@ from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.trace import Mode, TraceTask
-from scamperd.methods.trace.probes import byteswap16, ipid_fudge
+from scamperd.methods.trace.match import ipid_fudge
+from scamperd.methods.trace.probes import byteswap16
 from tests.testbed import Testbed
 from warts.types.trace import Trace, TraceReplyFlag, TraceStop, TraceType
 

@@ -27,7 +27,7 @@ from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import SendProbe
 from scamperd.methods.trace import TraceTask
-from scamperd.methods.trace.probes import match_icmp
+from scamperd.methods.trace.match import match_icmp
 from tests.scamperd.daemon_helpers import LineClient, running_daemon
 from tests.scamperd.methods.test_trace import (
     CTX,
