@@ -96,10 +96,10 @@ class DtreeTask(TraceTask):
 
     # -- seams of TraceTask ------------------------------------------------------
 
-    def _stop_reason(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
+    def reason_to_stop(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
         """GSS comes last in scamper's precedence; an echo reply to a
         non-ICMP trace is ignored before it is reached."""
-        got = super()._stop_reason(hop, ttl)
+        got = super().reason_to_stop(hop, ttl)
         if got is None and not hop.is_icmp_echo_reply and hop.addr.raw in self.gss:
             # recorded here, even when trace_stop() keeps an earlier reason
             self.gss_stop = hop.addr.raw
@@ -136,12 +136,12 @@ class DtreeTask(TraceTask):
             return True
         return False
 
-    def _hop_answered(self, hop: TraceReply, now: int) -> bool:
+    def hop_answered(self, hop: TraceReply, now: int) -> bool:
         """handleicmp_trace() in MODE_DTREE_BACK: the working hop answered."""
         if self.mode != Mode.DTREE_BACK:
             return False
         if self.ttl == 1:
-            self._next_mode(now)
+            self.next_mode(now)
             return True
         addr = hop.addr.raw
         if self.lsst is not None and addr not in self.lsst:
@@ -153,7 +153,7 @@ class DtreeTask(TraceTask):
             self._back_one(now)
         else:
             self.lss_stop = addr
-            self._next_mode(now)
+            self.next_mode(now)
         return True
 
     # -- first ---------------------------------------------------------------------
@@ -168,22 +168,22 @@ class DtreeTask(TraceTask):
             if tp.ttl > 1:
                 self.firsthop //= 2
                 self.ttl = self.firsthop
-                self._queue(now)
+                self.queue(now)
                 return
             at_one = True  # nothing before it to probe
         hop = icmp_hop(r, tp, now, self.tcp_dl)
         tp.replies.append(hop)
         if at_one:
             self.firsthop = 1
-            got = self._stop_reason(hop, tp.ttl)
+            got = self.reason_to_stop(hop, tp.ttl)
             if got is not None:
-                self._stop(*got)
+                self.stop(*got)
             self.done = True
             return
         if hop.addr.raw not in self.gss:
             self.ttl = tp.ttl + 1
             self.mode = Mode.DTREE_FWD
-            self._queue(now)
+            self.queue(now)
             return
         # the first hop probed is already in the global stop set
         self.stop_reason = TraceStop.GSS
@@ -194,7 +194,7 @@ class DtreeTask(TraceTask):
             return
         self.ttl = self.firsthop - 1
         self.mode = Mode.DTREE_BACK
-        self._queue(now)
+        self.queue(now)
 
     def _timeout_first(self) -> None:
         """timeout_dtree_first(): nothing there; come closer, or go forward
@@ -212,12 +212,12 @@ class DtreeTask(TraceTask):
         self.mode = Mode.DTREE_BACK
         self.ttl = self.firsthop - 1
         self.attempt = 0
-        self._queue(now)
+        self.queue(now)
 
     def _back_one(self, now: int) -> None:
         self.ttl -= 1
         self.firsthop -= 1
-        self._queue(now)
+        self.queue(now)
 
     def _timeout_back(self, now: int) -> None:
         """timeout_dtree_back(): a silent hop is passed by, unless -Q / -c
@@ -225,11 +225,11 @@ class DtreeTask(TraceTask):
         # scamper forgets the interfaces seen but not the confidence n here
         self.conf_ifaces.clear()
         if self.ttl == 1:
-            self._next_mode(now)
+            self.next_mode(now)
             return
         if self.lsst is not None and (self.allattempts or self.cmd.confidence):
-            if any(r.addr.raw in self.lsst for r in self._replies_at(self.ttl)):
-                self._next_mode(now)
+            if any(r.addr.raw in self.lsst for r in self.replies_at(self.ttl)):
+                self.next_mode(now)
                 return
         self.attempt = 0
         self._back_one(now)

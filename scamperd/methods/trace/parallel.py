@@ -117,48 +117,48 @@ class Parallel:
             elif 1 < hs.ttl < self.bounds:
                 self.bounds = hs.ttl - 1
         if self.probeq:
-            t._queue_probe(now)
+            t.queue_probe(now)
             return
         empty = self.empty()
         if t.mode == Mode.PARALLEL:
             if not t.back:
                 if t.ttl <= (cmd.hoplimit or 255) and t.ttl - self.bounds <= cmd.squeries \
                         and t.ttl - self.max_ttl <= cmd.gaplimit:
-                    t._queue_probe(now)
+                    t.queue_probe(now)
                     return
             elif t.ttl >= t.firsthop and self.bounds - t.ttl < cmd.squeries:
-                t._queue_probe(now)
+                t.queue_probe(now)
                 return
         elif empty:
             if t.back:
-                t._stop_process()
-            t._next_mode(now)
+                t.stop_process()
+            t.next_mode(now)
             return
         if not t.back and empty:
             g = cmd.gaplimit
             if self.bounds - (t.firsthop - 1) >= g and \
-                    not any(t._has_reply(self.bounds - i) for i in range(g)):
-                t._stop(TraceStop.GAPLIMIT, 0)
-                t._next_mode(now)
+                    not any(t.has_reply(self.bounds - i) for i in range(g)):
+                t.stop(TraceStop.GAPLIMIT, 0)
+                t.next_mode(now)
                 return
-            if t._hoplimit_reached():
-                t._stop(TraceStop.HOPLIMIT, 0)
-                t._next_mode(now)
+            if t.hoplimit_reached():
+                t.stop(TraceStop.HOPLIMIT, 0)
+                t.next_mode(now)
                 return
         elif t.back and empty and t.ttl <= t.firsthop:
-            t._stop_process()
-            t._next_mode(now)
+            t.stop_process()
+            t.next_mode(now)
             return
         if not nxt:
             # nothing outstanding and nothing to send (scamper asserts this
             # cannot happen); end rather than wait forever
-            t._next_mode(now)
+            t.next_mode(now)
             return
         at = min(nxt)
         if at <= now:
-            t._queue_probe(now)
+            t.queue_probe(now)
         else:
-            t._wait(at)
+            t.wait(at)
 
     def handle_icmp(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
         """handleicmp_parallel()."""
@@ -176,12 +176,12 @@ class Parallel:
                     self._rest(hs, now)
                 break
         if t.stop_reason == TraceStop.NONE and not t.back:
-            got = t._stop_reason(hop, tp.ttl)
+            got = t.reason_to_stop(hop, tp.ttl)
             if got is not None:
-                t._stop(*got)
-                t._next_mode(now)
+                t.stop(*got)
+                t.next_mode(now)
                 return
         if t.mode == Mode.PARALLEL_FINISH and self.empty():
-            t._next_mode(now)
+            t.next_mode(now)
             return
         self.queue(t, now)

@@ -270,7 +270,7 @@ class Pmtud:
                 t.done = True
                 return
             t.mode = Mode.PMTUD_SILENT_TTL
-        t._queue(now)
+        t.queue(now)
 
     def _badsugg_post(self, t: TraceTask, lower: int, upper: int, now: int) -> None:
         l2 = self.l2
@@ -282,7 +282,7 @@ class Pmtud:
             l2.upper = upper
             if self.l2_search_end(t):
                 return
-        t._queue(now)
+        t.queue(now)
 
     # -- timeouts (every attempt at this size/TTL went unanswered) -------------
 
@@ -374,7 +374,7 @@ class Pmtud:
                 self.note = note
                 t.mode = Mode.PMTUD_BADSUGG
                 self.l2_init(t)
-                t._queue(now)
+                t.queue(now)
                 return
             self.notes.append(note)
             if nhmtu < t.header_size:
@@ -384,7 +384,7 @@ class Pmtud:
             note.nhmtu = nhmtu
             t.attempt = 0
             self.size = nhmtu
-            t._queue(now)
+            t.queue(now)
         elif r.is_ttl_exceeded() or r.is_unreach() or r.is_echo_reply():
             self.pmtu = tp.size
             t.done = True
@@ -396,7 +396,7 @@ class Pmtud:
             ttls.hop = self._hop(t, r, tp, now)
             if not self.ttl_set_probettl(t, tp.ttl, ttls.upper) and self.l2_search_end(t):
                 return
-            t._queue(now)
+            t.queue(now)
         elif r.is_ptb() and r.icmp_nhmtu == l2.out:
             # the router does send PTBs for the size inferred: back to the
             # default mode (scamper drops the SILENCE note here)
@@ -407,7 +407,7 @@ class Pmtud:
             t.mode = Mode.PMTUD_DEFAULT
             self.l2 = None
             self.ttls = None
-            t._queue(now)
+            t.queue(now)
 
     # -- the target answering a TCP probe (tcp-ack) ---------------------------------
 
@@ -465,5 +465,5 @@ def start(t: TraceTask, now: int) -> bool:
     t.attempt = 0
     t.mode = Mode.PMTUD_DEFAULT
     t.ttl = 255
-    t._queue(now)
+    t.queue(now)
     return True

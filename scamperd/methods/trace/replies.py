@@ -56,15 +56,15 @@ class ReplyHandling(StopRules):
 
     if TYPE_CHECKING:
         # provided by TraceTask: queueing the next probe, ending the phase
-        def _queue(self, now: int) -> None: ...
-        def _next_mode(self, now: int) -> None: ...
+        def queue(self, now: int) -> None: ...
+        def next_mode(self, now: int) -> None: ...
 
     # -- confidence ------------------------------------------------------------
 
-    def _k(self) -> int:
+    def conf_k(self) -> int:
         return CONFIDENCE_K[self.cmd.confidence][self.conf_n - 2]
 
-    def _conf_add(self, addr: bytes) -> None:
+    def conf_add(self, addr: bytes) -> None:
         """conf_iface_add(): each new interface after the first raises n."""
         if addr in self.conf_ifaces:
             return
@@ -72,7 +72,7 @@ class ReplyHandling(StopRules):
         if len(self.conf_ifaces) > 1:
             self.conf_n += 1
 
-    def _conf_reset(self) -> None:
+    def conf_reset(self) -> None:
         self.conf_ifaces.clear()
         self.conf_n = 2
 
@@ -87,7 +87,7 @@ class ReplyHandling(StopRules):
             if tp.mode in (Mode.TRACE, Mode.LASTDITCH):
                 tp.replies.append(icmp_hop(r, tp, now, self.tcp_dl))
             if tp.mode == Mode.LASTDITCH:
-                self._stop(TraceStop.GAPLIMIT, 0)
+                self.stop(TraceStop.GAPLIMIT, 0)
                 self.done = True
         elif self.mode in PMTUD_MODES and self.pmtud is not None:
             self.pmtud.handle_icmp(cast("TraceTask", self), r, tp, now)
@@ -99,13 +99,13 @@ class ReplyHandling(StopRules):
             if tp.mode not in (Mode.TRACE, Mode.LASTDITCH):
                 return
             tp.replies.append(tcp_hop(r, tp, now))
-            self._stop(TraceStop.GAPLIMIT if tp.mode == Mode.LASTDITCH
+            self.stop(TraceStop.GAPLIMIT if tp.mode == Mode.LASTDITCH
                        else TraceStop.COMPLETED, 0)
             self.done = True
         elif self.mode in PMTUD_MODES and self.pmtud is not None:
             self.pmtud.handle_tcp(cast("TraceTask", self), r, tp, now)
 
-    def _hop_answered(self, hop: TraceReply, now: int) -> bool:
+    def hop_answered(self, hop: TraceReply, now: int) -> bool:
         """Hook: the working hop has its answer (after -Q / -c).  Return True
         when a later mode took over (doubletree's backward probing, in
         :mod:`.dtree`); the plain trace goes on to the next hop."""
@@ -121,52 +121,52 @@ class ReplyHandling(StopRules):
         tp.replies.append(hop)
         if tp.ttl != self.ttl and not self.back:
             # a late reply for an earlier hop: recorded, and may stop the trace
-            got = self._stop_reason(hop, tp.ttl)
+            got = self.reason_to_stop(hop, tp.ttl)
             if got is not None:
-                self._stop(*got)
-                self._next_mode(now)
+                self.stop(*got)
+                self.next_mode(now)
             return
         if self.allattempts:
             if tp.attempt != self.attempt:
                 return  # out of order: keep waiting for the latest probe
             if self.attempt < self.cmd.attempts:
-                self._queue(now)
+                self.queue(now)
                 return
         elif self.cmd.confidence:
-            self._conf_add(hop.addr.raw)
+            self.conf_add(hop.addr.raw)
             if self.conf_n <= CONFIDENCE_MAX_N:
                 if tp.attempt != self.attempt:
                     return
-                if self.attempt < self._k():
-                    self._queue(now)
+                if self.attempt < self.conf_k():
+                    self.queue(now)
                     return
-            self._conf_reset()
+            self.conf_reset()
         self.attempt = 0
-        if self._hop_answered(hop, now):
+        if self.hop_answered(hop, now):
             return
         if self.back:
             if self.ttl > self.firsthop:
                 self.ttl -= 1
-                self._queue(now)
+                self.queue(now)
                 return
-            self._stop_process()
-            self._next_mode(now)
+            self.stop_process()
+            self.next_mode(now)
             return
         self.ttl += 1
         if not self.cmd.confidence and not self.allattempts:
-            got = self._stop_reason(hop, tp.ttl)
+            got = self.reason_to_stop(hop, tp.ttl)
             if got is not None:
-                self._stop(*got)
-                self._next_mode(now)
+                self.stop(*got)
+                self.next_mode(now)
                 return
-        elif self._check_hop_count():
-            self._next_mode(now)
+        elif self.check_hop_count():
+            self.next_mode(now)
             return
-        if self._hoplimit_reached():
-            self._stop(TraceStop.HOPLIMIT, 0)
-            self._next_mode(now)
+        if self.hoplimit_reached():
+            self.stop(TraceStop.HOPLIMIT, 0)
+            self.next_mode(now)
             return
-        self._queue(now)
+        self.queue(now)
 
     def _handletp_trace(self, r: Reply, tp: SentProbe, now: int) -> None:
         """handletp_trace(): the target answered a TCP probe."""
@@ -176,21 +176,21 @@ class ReplyHandling(StopRules):
         tp.replies.append(hop)
         if self.allattempts:
             if tp.attempt != self.cmd.attempts:
-                self._queue(now)
+                self.queue(now)
                 return
         elif self.cmd.confidence:
-            self._conf_add(hop.addr.raw)
-            if self.conf_n <= CONFIDENCE_MAX_N and self.attempt < self._k():
-                self._queue(now)
+            self.conf_add(hop.addr.raw)
+            if self.conf_n <= CONFIDENCE_MAX_N and self.attempt < self.conf_k():
+                self.queue(now)
                 return
         if self.back:
             if self.ttl > self.firsthop:
                 self.attempt = 0
                 self.ttl -= 1
-                self._queue(now)
+                self.queue(now)
                 return
-            self._stop_process()
-            self._next_mode(now)
+            self.stop_process()
+            self.next_mode(now)
             return
-        self._stop(TraceStop.COMPLETED, 0)
-        self._next_mode(now)
+        self.stop(TraceStop.COMPLETED, 0)
+        self.next_mode(now)

@@ -3,9 +3,9 @@
 A mixin of :class:`~.task.TraceTask` (it reads the task's state and sets its
 stop reason) kept apart from the probing and reply handling.  Every reply is
 checked for a reason to stop in scamper's precedence
-(:meth:`StopRules._stop_reason`); the first reason set is kept
-(:meth:`StopRules._stop`).  ``-O back`` and ``-N`` settle the reason at the
-end by scanning the hops from ``firsthop`` up (:meth:`StopRules._stop_process`).
+(:meth:`StopRules.reason_tostop`); the first reason set is kept
+(:meth:`StopRules.stop`).  ``-O back`` and ``-N`` settle the reason at the
+end by scanning the hops from ``firsthop`` up (:meth:`StopRules.stop_process`).
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ class StopRules:
     errmsg: str | None
     done: bool
 
-    def _stop(self, reason: TraceStop, data: int) -> None:
+    def stop(self, reason: TraceStop, data: int) -> None:
         """trace_stop(): the first reason set is kept."""
         if self.stop_reason == TraceStop.NONE:
             self.stop_reason = reason
             self.stop_data = data
 
-    def _stop_error(self, err: SendError) -> None:
+    def stop_error(self, err: SendError) -> None:
         """trace_handleerror(): the send failed (the engine's message)."""
         if self.stop_reason == TraceStop.NONE:
             self.stop_reason = TraceStop.ERROR
@@ -55,7 +55,7 @@ class StopRules:
             self.errmsg = err.message
         self.done = True
 
-    def _stop_reason(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
+    def reason_to_stop(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None:
         """trace_stop_reason(): a reason this reply stops the trace, in
         scamper's precedence."""
         m = self.method
@@ -78,7 +78,7 @@ class StopRules:
             return TraceStop.COMPLETED, 0
         return None
 
-    def _replies_at(self, ttl: int) -> Iterator[TraceReply]:
+    def replies_at(self, ttl: int) -> Iterator[TraceReply]:
         for p in self.hops.get(ttl, ()):
             yield from p.replies
 
@@ -86,7 +86,7 @@ class StopRules:
         """trace_isloop(): the address turns up again beyond an adjacent hop."""
         if ttl <= self.firsthop:
             return False
-        for tmp in self._replies_at(ttl):
+        for tmp in self.replies_at(ttl):
             if tmp is hop:
                 break
             if tmp.addr == hop.addr:
@@ -95,7 +95,7 @@ class StopRules:
         for i in range(self.firsthop, last_hop + 1):
             if i == ttl:
                 continue
-            for tmp in self._replies_at(i):
+            for tmp in self.replies_at(i):
                 if tmp.addr == hop.addr:
                     if i + 1 == ttl or i - 1 == ttl:
                         return False
@@ -103,26 +103,26 @@ class StopRules:
                     return self.loopc >= self.cmd.loops
         return False
 
-    def _check_hop_count(self) -> bool:
+    def check_hop_count(self) -> bool:
         """Stop on any reply at the hop just finished (-Q and -c look at all)."""
-        for hop in list(self._replies_at(self.hop_count)):
-            got = self._stop_reason(hop, self.hop_count)
+        for hop in list(self.replies_at(self.hop_count)):
+            got = self.reason_to_stop(hop, self.hop_count)
             if got is not None:
-                self._stop(*got)
+                self.stop(*got)
                 return True
         return False
 
-    def _hoplimit_reached(self) -> bool:
+    def hoplimit_reached(self) -> bool:
         return (self.cmd.hoplimit or 255) <= self.hop_count
 
-    def _stop_process(self) -> None:
+    def stop_process(self) -> None:
         """trace_stop_process(): -O back decides the stop reason at the end,
         scanning every hop from firsthop up."""
         self.loopc = 0
         self.loop_prior = True
         for ttl in sorted(t for t in self.hops if t >= self.firsthop):
-            for hop in list(self._replies_at(ttl)):
-                got = self._stop_reason(hop, ttl)
+            for hop in list(self.replies_at(ttl)):
+                got = self.reason_to_stop(hop, ttl)
                 if got is not None:
                     if self.hop_count > ttl:
                         self.stop_reason, self.stop_data = got
@@ -135,10 +135,10 @@ class StopRules:
         if self.stop_reason == TraceStop.NONE:
             g = self.cmd.gaplimit
             if self.hop_count - (self.firsthop - 1) >= g and \
-                    not any(self._has_reply(self.hop_count - i) for i in range(g)):
+                    not any(self.has_reply(self.hop_count - i) for i in range(g)):
                 self.stop_reason = TraceStop.GAPLIMIT
             if self.stop_reason == TraceStop.NONE:
                 self.stop_reason = TraceStop.HOPLIMIT
 
-    def _has_reply(self, ttl: int) -> bool:
+    def has_reply(self, ttl: int) -> bool:
         return any(p.replies for p in self.hops.get(ttl, ()))

@@ -50,7 +50,7 @@ fills in the hops.
 Seams for the later phases
 --------------------------
 ``mode`` holds scamper's MODE_* number (:class:`Mode`).  When the main trace
-stops, :meth:`TraceTask._next_mode` calls :meth:`TraceTask.after_trace`
+stops, :meth:`TraceTask.next_mode` calls :meth:`TraceTask.after_trace`
 (scamper's trace_next_mode): return True from it after switching ``mode``
 to a PMTUD or doubletree mode and queueing a probe, and dispatch that mode
 in :meth:`_dispatch_timeout` / :meth:`_dispatch_icmp` / :meth:`_dispatch_tcp`.
@@ -248,7 +248,7 @@ class TraceTask(ReplyHandling):
             # scamper makes room for the hop before sending
             self.hop_count = max(self.hop_count, ttl)
         if error is not None:
-            self._stop_error(error)
+            self.stop_error(error)
             return
         self.want_probe = False
         if self.para is not None and mode in _PARALLEL_MODES:
@@ -273,7 +273,7 @@ class TraceTask(ReplyHandling):
                 and self.on_progress is not None:
             # trace_stream(): a copy of the trace as it stands, probe sent
             self.on_progress(self.result(TraceStop.INPROGRESS))
-        self._queue(tx)
+        self.queue(tx)
 
     def receive_reply(self, reply: Reply, now: int) -> None:
         if self.done or not self.sent:
@@ -321,7 +321,7 @@ class TraceTask(ReplyHandling):
             # do_trace_write(): a parallel trace's stop reason is settled by
             # scanning the hops in order (a later hop may have stopped first)
             self._settled = True
-            self._stop_process()
+            self.stop_process()
         atype = ADDR_IPV6 if self.v6 else ADDR_IPV4
         names = self.names
         probes = [named(p.record(), names) for ttl in sorted(self.hops)
@@ -383,7 +383,7 @@ class TraceTask(ReplyHandling):
         size = len(packet) - 8 if self.cmd.offset else len(packet)
         return Probe(self.dst, packet, (pid, ttl, size, self.mode), via, txts)
 
-    def _queue(self, now: int) -> None:
+    def queue(self, now: int) -> None:
         """trace_queue(): wait for the last probe's answer, or send on."""
         if self.para is not None and self.mode in _PARALLEL_MODES:
             self.para.queue(self, now)
@@ -392,34 +392,34 @@ class TraceTask(ReplyHandling):
         if not last.replies:
             t = self.last_tx + self.wait_timeout_ns
             if t > now:
-                self._wait(t)
+                self.wait(t)
                 return
-        self._queue_probe(now)
+        self.queue_probe(now)
 
-    def _queue_probe(self, now: int) -> None:
+    def queue_probe(self, now: int) -> None:
         """trace_queue_probe(): send now, unless -W says wait."""
         if self.wait_probe_ns:
             t = self.last_tx + self.wait_probe_ns
             if t > now:
-                self._wait(t)
+                self.wait(t)
                 return
         self.want_probe = True
         self.wait_until = None
 
-    def _wait(self, t: int) -> None:
+    def wait(self, t: int) -> None:
         self.want_probe = False
         self.wait_until = t
 
     # -- phases ------------------------------------------------------------------
 
-    def _next_mode(self, now: int) -> None:
+    def next_mode(self, now: int) -> None:
         """trace_next_mode(): the main trace is over."""
         self.want_probe = False
         self.wait_until = None
         if self.mode == Mode.PARALLEL and self.para is not None and not self.para.empty():
             # wait for the hops still outstanding
             self.mode = Mode.PARALLEL_FINISH
-            self._queue(now)
+            self.queue(now)
             return
         if self.after_trace(now):
             return
@@ -444,7 +444,7 @@ class TraceTask(ReplyHandling):
         tp = self.sent[-1]
         if tp.replies:
             return  # the wait was -W's; the next probe goes now
-        limit = self._k() if self.cmd.confidence else self.cmd.attempts
+        limit = self.conf_k() if self.cmd.confidence else self.cmd.attempts
         if self.attempt == limit:
             self.attempt = 0
             self._dispatch_timeout(now)
@@ -454,37 +454,37 @@ class TraceTask(ReplyHandling):
             self._timeout_trace(now)
         elif self.mode == Mode.LASTDITCH:
             # no answer to any last-ditch probe
-            self._stop(TraceStop.GAPLIMIT, 0)
+            self.stop(TraceStop.GAPLIMIT, 0)
             self.done = True
         elif self.mode in PMTUD_MODES and self.pmtud is not None:
             self.pmtud.timeout(self, now)
 
     def _timeout_trace(self, now: int) -> None:
         """timeout_trace(): every attempt at this hop went unanswered."""
-        self._conf_reset()
+        self.conf_reset()
         if self.back:
             if self.ttl <= self.firsthop:
-                self._stop(TraceStop.COMPLETED, 0)
-                self._next_mode(now)
+                self.stop(TraceStop.COMPLETED, 0)
+                self.next_mode(now)
                 return
             self.ttl -= 1
             return
         self.ttl += 1
-        if (self.allattempts or self.cmd.confidence) and self._check_hop_count():
-            self._next_mode(now)
+        if (self.allattempts or self.cmd.confidence) and self.check_hop_count():
+            self.next_mode(now)
             return
-        if self._hoplimit_reached():
-            self._stop(TraceStop.HOPLIMIT, 0)
-            self._next_mode(now)
+        if self.hoplimit_reached():
+            self.stop(TraceStop.HOPLIMIT, 0)
+            self.next_mode(now)
             return
         g = self.cmd.gaplimit
         if self.hop_count - (self.firsthop - 1) >= g:
-            if any(self._has_reply(self.hop_count - i) for i in range(g)):
+            if any(self.has_reply(self.hop_count - i) for i in range(g)):
                 return
             if int(self.cmd.gapaction) == TraceGapAction.LASTDITCH:
                 self.lastditch = []
                 self.mode = Mode.LASTDITCH
                 self.ttl = 255
                 return
-            self._stop(TraceStop.GAPLIMIT, 0)
-            self._next_mode(now)
+            self.stop(TraceStop.GAPLIMIT, 0)
+            self.next_mode(now)
