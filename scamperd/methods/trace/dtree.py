@@ -1,9 +1,9 @@
 """Doubletree: a trace that starts mid-path and stops at what others saw.
 
 scamper_trace_do.c's MODE_DTREE_FIRST / MODE_DTREE_FWD / MODE_DTREE_BACK,
-as a subclass of :class:`~.task.TraceTask` that only fills the task's seams
-(``mode``, the ``_dispatch_*`` methods, ``after_trace``, ``_hop_answered``
-and the stop reason).
+as a subclass of :class:`~.task.TraceTask` with three more phases in its
+table (:data:`DTREE_PHASES`), and its own ``after_trace``, ``hop_answered``
+and stop reason.
 
 Theory of operation
 -------------------
@@ -18,8 +18,8 @@ with that name in this process (:mod:`.lss`).
    TTL 1 the trace probes forward from TTL 2.  A reply from an address
    outside the GSS starts forward probing at the next TTL; one inside it
    stops the trace with reason GSS and probing goes backwards.
-2. **forward** -- an ordinary trace (:meth:`TraceTask._handleicmp_trace`,
-   :meth:`TraceTask._timeout_trace`) that also stops with GSS on a reply
+2. **forward** -- an ordinary trace (:class:`~.phases.TracePhase`) that
+   also stops with GSS on a reply
    from a GSS address.  When it ends, backward probing follows unless ``-f``
    has come down to 1 or ``-O dtree-noback`` was given.
 3. **backward** -- from TTL ``firsthop-1`` downwards, lowering the trace's
@@ -40,7 +40,8 @@ has no handler for them there).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from protocol.commands.trace import TraceCommand, TraceDtreeFlag
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
@@ -51,14 +52,52 @@ from ...engine.packets import Reply
 from ...engine.task import Action
 from .lss import STORE, LssStore
 from .modes import Mode
+from .phases import BASE_PHASES, Phase, TracePhase
 from .records import SentProbe, icmp_hop
+from .state import TraceState
 from .task import TraceTask
 
 _WORKING = frozenset((Mode.DTREE_FWD, Mode.DTREE_BACK))
 
 
+class DtreeFirstPhase(Phase):
+    """MODE_DTREE_FIRST: handleicmp_dtree_first, timeout_dtree_first."""
+
+    def icmp(self, t: TraceState, r: Reply, tp: SentProbe, now: int) -> None:
+        cast("DtreeTask", t).handleicmp_first(r, tp, now)
+
+    def timeout(self, t: TraceState, now: int) -> None:
+        cast("DtreeTask", t).timeout_first()
+
+
+class DtreeFwdPhase(TracePhase):
+    """MODE_DTREE_FWD: handleicmp_trace and timeout_trace, as MODE_TRACE;
+    no TCP handler (scamper has none in the doubletree modes)."""
+
+    def tcp(self, t: TraceState, r: Reply, tp: SentProbe, now: int) -> None:
+        pass
+
+
+class DtreeBackPhase(DtreeFwdPhase):
+    """MODE_DTREE_BACK: handleicmp_trace (the answer goes to
+    :meth:`DtreeTask.hop_answered`), timeout_dtree_back."""
+
+    def timeout(self, t: TraceState, now: int) -> None:
+        cast("DtreeTask", t).timeout_back(now)
+
+
+DTREE_PHASES: Mapping[Mode, Phase] = {
+    **BASE_PHASES,
+    Mode.DTREE_FIRST: DtreeFirstPhase(),
+    Mode.DTREE_FWD: DtreeFwdPhase(),
+    Mode.DTREE_BACK: DtreeBackPhase(),
+}
+
+
 class DtreeTask(TraceTask):
     """A doubletree trace (see the module docstring)."""
+
+    phases = DTREE_PHASES
 
     def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
                  cycle: CycleInfo | None = None, sport: int | None = None,
@@ -106,33 +145,11 @@ class DtreeTask(TraceTask):
             return TraceStop.GSS, 0
         return got
 
-    def _dispatch_icmp(self, r: Reply, tp: SentProbe, now: int) -> None:
-        if self.mode == Mode.DTREE_FIRST:
-            self._handleicmp_first(r, tp, now)
-        elif self.mode in _WORKING:
-            self._handleicmp_trace(r, tp, now)
-        else:
-            super()._dispatch_icmp(r, tp, now)
-
-    def _dispatch_tcp(self, r: Reply, tp: SentProbe, now: int) -> None:
-        if self.mode not in _WORKING and self.mode != Mode.DTREE_FIRST:
-            super()._dispatch_tcp(r, tp, now)
-
-    def _dispatch_timeout(self, now: int) -> None:
-        if self.mode == Mode.DTREE_FIRST:
-            self._timeout_first()
-        elif self.mode == Mode.DTREE_FWD:
-            self._timeout_trace(now)
-        elif self.mode == Mode.DTREE_BACK:
-            self._timeout_back(now)
-        else:
-            super()._dispatch_timeout(now)
-
     def after_trace(self, now: int) -> bool:
         """trace_next_mode() for doubletree: forward probing is followed by
         backward probing; backward probing ends the trace."""
         if self.mode == Mode.DTREE_FWD and self.firsthop > 1 and not self.noback:
-            self._go_back(now)
+            self.go_back(now)
             return True
         return False
 
@@ -147,10 +164,10 @@ class DtreeTask(TraceTask):
         if self.lsst is not None and addr not in self.lsst:
             self.lsst.add(addr)
             self.lss_mine.add(addr)
-            self._back_one(now)
+            self.back_one(now)
         elif addr in self.lss_mine:
             # in the set because this trace loops: not a reason to stop
-            self._back_one(now)
+            self.back_one(now)
         else:
             self.lss_stop = addr
             self.next_mode(now)
@@ -158,7 +175,7 @@ class DtreeTask(TraceTask):
 
     # -- first ---------------------------------------------------------------------
 
-    def _handleicmp_first(self, r: Reply, tp: SentProbe, now: int) -> None:
+    def handleicmp_first(self, r: Reply, tp: SentProbe, now: int) -> None:
         """handleicmp_dtree_first(): where to start probing."""
         if tp.mode != Mode.DTREE_FIRST or tp.ttl > self.firsthop:
             return  # late, for a TTL already halved away
@@ -196,7 +213,7 @@ class DtreeTask(TraceTask):
         self.mode = Mode.DTREE_BACK
         self.queue(now)
 
-    def _timeout_first(self) -> None:
+    def timeout_first(self) -> None:
         """timeout_dtree_first(): nothing there; come closer, or go forward
         from TTL 2 once TTL 1 was silent too."""
         if self.ttl == 1:
@@ -208,18 +225,18 @@ class DtreeTask(TraceTask):
 
     # -- backward ----------------------------------------------------------------------
 
-    def _go_back(self, now: int) -> None:
+    def go_back(self, now: int) -> None:
         self.mode = Mode.DTREE_BACK
         self.ttl = self.firsthop - 1
         self.attempt = 0
         self.queue(now)
 
-    def _back_one(self, now: int) -> None:
+    def back_one(self, now: int) -> None:
         self.ttl -= 1
         self.firsthop -= 1
         self.queue(now)
 
-    def _timeout_back(self, now: int) -> None:
+    def timeout_back(self, now: int) -> None:
         """timeout_dtree_back(): a silent hop is passed by, unless -Q / -c
         replies at it include an LSS address."""
         # scamper forgets the interfaces seen but not the confidence n here
@@ -232,4 +249,4 @@ class DtreeTask(TraceTask):
                 self.next_mode(now)
                 return
         self.attempt = 0
-        self._back_one(now)
+        self.back_one(now)

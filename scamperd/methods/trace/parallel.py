@@ -27,16 +27,36 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from warts.types.trace import TraceStop
+from protocol.commands.trace import TraceCommand
+from warts.types.trace import TraceReply, TraceStop
 
 from ...engine.packets import Reply
 from .modes import Mode
 from .records import SentProbe, icmp_hop
 
-if TYPE_CHECKING:
-    from .task import TraceTask
+
+class ParallelTrace(Protocol):
+    """What -N reads and drives of a trace (its TraceState)."""
+
+    cmd: TraceCommand
+    back: bool
+    allattempts: bool
+    ttl: int
+    firsthop: int
+    mode: Mode
+    stop_reason: TraceStop
+    wait_timeout_ns: int
+
+    def queue_probe(self, now: int) -> None: ...
+    def wait(self, t: int) -> None: ...
+    def next_mode(self, now: int) -> None: ...
+    def stop(self, reason: TraceStop, data: int) -> None: ...
+    def stop_process(self) -> None: ...
+    def has_reply(self, ttl: int) -> bool: ...
+    def hoplimit_reached(self) -> bool: ...
+    def reason_to_stop(self, hop: TraceReply, ttl: int) -> tuple[TraceStop, int] | None: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -52,7 +72,7 @@ class HopState:
 class Parallel:
     """trace_para_state_t and the MODE_PARALLEL handlers."""
 
-    def __init__(self, t: TraceTask) -> None:
+    def __init__(self, t: ParallelTrace) -> None:
         self.window: list[HopState] = []
         self.probeq: deque[HopState] = deque()
         self.hopwait: list[tuple[int, int, HopState]] | None = \
@@ -66,11 +86,11 @@ class Parallel:
         """trace_parallel_isempty()."""
         return not (self.probeq or self.window or self.hopwait)
 
-    def next_ttl(self, t: TraceTask) -> int:
+    def next_ttl(self, t: ParallelTrace) -> int:
         """The TTL of the probe about to be sent: a queued hop, else a new one."""
         return self.probeq[0].ttl if self.probeq else t.ttl
 
-    def sent(self, t: TraceTask, pid: int, tx: int) -> int:
+    def sent(self, t: ParallelTrace, pid: int, tx: int) -> int:
         """do_trace_probe()'s bookkeeping; returns the probe's attempt number."""
         if self.probeq:
             hs = self.probeq.popleft()
@@ -91,7 +111,7 @@ class Parallel:
             self._seq += 1
             heapq.heappush(self.hopwait, (hs.last_tx, self._seq, hs))
 
-    def queue(self, t: TraceTask, now: int) -> None:
+    def queue(self, t: ParallelTrace, now: int) -> None:
         """trace_queue_parallel()."""
         cmd = t.cmd
         nxt: list[int] = []
@@ -160,7 +180,7 @@ class Parallel:
         else:
             t.wait(at)
 
-    def handle_icmp(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
+    def handle_icmp(self, t: ParallelTrace, r: Reply, tp: SentProbe, now: int) -> None:
         """handleicmp_parallel()."""
         hop = icmp_hop(r, tp, now, False)
         tp.replies.append(hop)

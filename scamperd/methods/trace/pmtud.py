@@ -39,10 +39,10 @@ TTL search's reply), ``outmtu`` is set when even TTL 1 stayed silent (the
 host's own link is mismatched), and PMTUD ends with pmtu = the size that got
 a non-PTB answer, or resumes DEFAULT at ``out``.
 
-The TraceTask keeps the probe plumbing (ids, ``attempt``, ``ttl``, waits);
-this module keeps scamper's trace_pmtud_state_t and its handlers, and calls
-back into the task only through ``mode``, ``ttl``, ``attempt``, ``done``,
-``_queue()`` and the trace's hops.  Where scamper 20260420's code differs
+The trace's state keeps the probe plumbing (ids, ``attempt``, ``ttl``,
+waits); this module keeps scamper's trace_pmtud_state_t and its handlers,
+and reaches the trace only through :class:`PmtudTrace`: ``mode``, ``ttl``,
+``attempt``, ``done``, ``queue()`` and the trace's hops.  Where scamper 20260420's code differs
 from its comments, the code is followed (noted below).
 """
 
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from warts.types.trace import (
     TracePmtud,
@@ -64,8 +64,28 @@ from ...engine.packets import Reply
 from .modes import Mode
 from .records import SentProbe, icmp_hop, tcp_hop
 
-if TYPE_CHECKING:
-    from .task import TraceTask
+
+class PmtudTrace(Protocol):
+    """What PMTUD reads and drives of a trace (its TraceState)."""
+
+    mode: Mode
+    ttl: int
+    attempt: int
+    done: bool
+    firsthop: int
+    hop_count: int
+    header_size: int
+    tcp_dl: bool
+    ifmtu: int | None
+    stop_reason: TraceStop
+    hops: dict[int, builtins.list[SentProbe]]
+
+    @property
+    def pmtud(self) -> Pmtud | None: ...
+    @pmtud.setter
+    def pmtud(self, value: Pmtud | None) -> None: ...
+
+    def queue(self, now: int) -> None: ...
 
 # Media MTUs (scamper's L2 table, from NetBSD traceroute and RFC 1191): the
 # sizes tried when a router drops big packets without saying so.
@@ -157,7 +177,7 @@ class Pmtud:
 
     # -- searches ------------------------------------------------------------
 
-    def l2_init(self, t: TraceTask) -> None:
+    def l2_init(self, t: PmtudTrace) -> None:
         """pmtud_L2_init(): the first media MTU below the size that failed."""
         size = self.size
         if size > 1500:
@@ -171,7 +191,7 @@ class Pmtud:
         self.size = L2_MTUS[idx]
         t.attempt = 0
 
-    def l2_set_probesize(self, t: TraceTask, lower: int, upper: int) -> None:
+    def l2_set_probesize(self, t: PmtudTrace, lower: int, upper: int) -> None:
         """pmtud_L2_set_probesize(): the next size within (lower, upper)."""
         l2 = self.l2
         assert l2 is not None and lower + 1 != upper
@@ -192,7 +212,7 @@ class Pmtud:
         self.size = size
         l2.idx, l2.lower, l2.upper = idx, lower, upper
 
-    def ttl_init(self, t: TraceTask) -> bool:
+    def ttl_init(self, t: PmtudTrace) -> bool:
         """pmtud_TTL_init(): bounds of the TTL search; False if it is empty."""
         l2 = self.l2
         assert l2 is not None and l2.hop is not None
@@ -212,7 +232,7 @@ class Pmtud:
             upper = l2.hop.probe.ttl - l2.hop.q_ttl + 1
         return self.ttl_set_probettl(t, lower, upper)
 
-    def ttl_set_probettl(self, t: TraceTask, lower: int, upper: int) -> bool:
+    def ttl_set_probettl(self, t: PmtudTrace, lower: int, upper: int) -> bool:
         """pmtud_TTL_set_probettl(): halve [lower, upper); False when done."""
         ttls = self.ttls
         assert ttls is not None
@@ -230,7 +250,7 @@ class Pmtud:
             upper = _cdiv2(lower + upper)
         return False
 
-    def l2_search_end(self, t: TraceTask) -> bool:
+    def l2_search_end(self, t: PmtudTrace) -> bool:
         """pmtud_L2_search_end(): file the note; True when PMTUD is over."""
         l2 = self.l2
         note = self.note
@@ -258,7 +278,7 @@ class Pmtud:
         t.ttl = 255
         return False
 
-    def _silent_l2_post(self, t: TraceTask, tp: SentProbe, hop: Hop, now: int) -> None:
+    def _silent_l2_post(self, t: PmtudTrace, tp: SentProbe, hop: Hop, now: int) -> None:
         l2 = self.l2
         assert l2 is not None
         l2.hop = hop
@@ -272,7 +292,7 @@ class Pmtud:
             t.mode = Mode.PMTUD_SILENT_TTL
         t.queue(now)
 
-    def _badsugg_post(self, t: TraceTask, lower: int, upper: int, now: int) -> None:
+    def _badsugg_post(self, t: PmtudTrace, lower: int, upper: int, now: int) -> None:
         l2 = self.l2
         assert l2 is not None
         if lower + 1 != upper:
@@ -286,7 +306,7 @@ class Pmtud:
 
     # -- timeouts (every attempt at this size/TTL went unanswered) -------------
 
-    def timeout(self, t: TraceTask, now: int) -> None:
+    def timeout(self, t: PmtudTrace, now: int) -> None:
         mode = t.mode
         if mode == Mode.PMTUD_DEFAULT:
             self.note = Note(TracePmtudNoteType.SILENCE)
@@ -322,7 +342,7 @@ class Pmtud:
 
     # -- ICMP replies ------------------------------------------------------------
 
-    def handle_icmp(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
+    def handle_icmp(self, t: PmtudTrace, r: Reply, tp: SentProbe, now: int) -> None:
         mode = t.mode
         if mode == Mode.PMTUD_DEFAULT:
             self._icmp_default(t, r, tp, now)
@@ -354,13 +374,13 @@ class Pmtud:
         assert l2 is not None
         return l2.lower <= tp.size < l2.upper
 
-    def _hop(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> Hop:
+    def _hop(self, t: PmtudTrace, r: Reply, tp: SentProbe, now: int) -> Hop:
         """trace_icmp_hop(): record the reply with its probe."""
         reply = icmp_hop(r, tp, now, t.tcp_dl)
         tp.replies.append(reply)
         return Hop(tp, reply)
 
-    def _icmp_default(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
+    def _icmp_default(self, t: PmtudTrace, r: Reply, tp: SentProbe, now: int) -> None:
         if not self._default_pre(tp):
             return
         hop = self._hop(t, r, tp, now)
@@ -389,7 +409,7 @@ class Pmtud:
             self.pmtu = tp.size
             t.done = True
 
-    def _icmp_silent_ttl(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
+    def _icmp_silent_ttl(self, t: PmtudTrace, r: Reply, tp: SentProbe, now: int) -> None:
         ttls, l2 = self.ttls, self.l2
         assert ttls is not None and l2 is not None
         if r.is_ttl_exceeded():
@@ -411,7 +431,7 @@ class Pmtud:
 
     # -- the target answering a TCP probe (tcp-ack) ---------------------------------
 
-    def handle_tcp(self, t: TraceTask, r: Reply, tp: SentProbe, now: int) -> None:
+    def handle_tcp(self, t: PmtudTrace, r: Reply, tp: SentProbe, now: int) -> None:
         mode = t.mode
         if mode == Mode.PMTUD_SILENT_TTL:
             return  # scamper ignores them here
@@ -435,7 +455,7 @@ class Pmtud:
             self._badsugg_post(t, tp.size, l2.upper, now)
 
 
-def _hop_find(t: TraceTask, reply: TraceReply) -> SentProbe | None:
+def _hop_find(t: PmtudTrace, reply: TraceReply) -> SentProbe | None:
     """hop_find(): the trace's first probe answered from the same address."""
     if t.firsthop == 0 or t.hop_count == 0:
         return None
@@ -447,7 +467,7 @@ def _hop_find(t: TraceTask, reply: TraceReply) -> SentProbe | None:
     return None
 
 
-def start(t: TraceTask, now: int) -> bool:
+def start(t: PmtudTrace, now: int) -> bool:
     """trace_next_mode()'s PMTUD part: True when PMTUD probing starts.
 
     Only after a trace that reached a responsive end."""

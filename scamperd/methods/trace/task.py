@@ -61,18 +61,15 @@ mode choose the size of the next probe.
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
+from typing import ClassVar
 
-from protocol.commands.trace import TraceCommand
 from warts.address import ADDR_IPV4, ADDR_IPV6, Address
-from warts.listcycle import CycleInfo, ListInfo
 from warts.types.trace import (
     Trace,
     TraceFlag,
-    TraceGapAction,
     TraceLastditch,
     TraceStop,
 )
@@ -81,7 +78,6 @@ from ...engine.packets import IPPROTO_TCP, Reply
 from ...engine.senderr import SendError
 from ...engine.task import (
     FINISHED,
-    NS_PER_US,
     Action,
     MatchKey,
     Probe,
@@ -92,18 +88,12 @@ from ...engine.task import (
 )
 from .match import match_icmp, match_tcp
 from .modes import PMTUD_MODES, Mode
-from .parallel import Parallel
-from .pmtud import Pmtud
-from .pmtud import start as pmtud_start
+from .phases import BASE_PHASES, Phase
 from .probes import (
-    TCP_TYPES,
-    ProbeSpec,
     build_probe,
-    header_size,
-    probe_proto,
 )
 from .records import SentProbe, command_fields, dl_seen, named
-from .replies import CONFIDENCE_K, CONFIDENCE_MAX_N, ReplyHandling
+from .state import CONFIDENCE_K, CONFIDENCE_MAX_N, TraceState
 
 __all__ = ["CONFIDENCE_K", "CONFIDENCE_MAX_N", "Mode", "PtrLookup", "TraceTask"]
 
@@ -115,94 +105,11 @@ _HOP_MODES = frozenset((Mode.TRACE, Mode.DTREE_FIRST, Mode.DTREE_FWD, Mode.DTREE
                         Mode.PARALLEL))
 
 
-class TraceTask(ReplyHandling):
+class TraceTask(TraceState):
     """One traceroute (see the module docstring)."""
 
-    def __init__(self, command: TraceCommand, *, src: bytes, list: ListInfo | None = None,
-                 cycle: CycleInfo | None = None, sport: int | None = None,
-                 ifmtu: int | None = None,
-                 setup_error: tuple[int, str] | None = None,
-                 on_progress: Callable[[Trace], None] | None = None,
-                 ptr_lookup: PtrLookup | None = None) -> None:
-        self.cmd = command
-        # (errno, errmsg): the trace fails before its first probe, as
-        # scamper's does when it cannot bind its probe socket to -S
-        self.setup_error = setup_error
-        self.dst: bytes = command.dst.packed
-        self.src = src
-        self.v6 = len(self.dst) == 16
-        self.list = list
-        self.cycle = cycle
-        self.method = int(command.method)
-        self.flags = int(command.flags)
-        self.sport = command.sport if sport is None else sport
-        self.proto = probe_proto(self.method, self.v6)
-        # trace_probe_headerlen(): a -o fragment carries no transport header
-        self.header_size = 40 if command.offset else header_size(self.method, self.v6)
-        self.spec = ProbeSpec(
-            self.method, src, self.dst, self.sport, command.dport, command.tos,
-            bytes(command.payload or b""), command.probe_size - self.header_size,
-            const_payload=bool(self.flags & TraceFlag.CONSTPAYLOAD), offset=command.offset)
-        self.wait_timeout_ns = command.wait_timeout_us * NS_PER_US
-        self.wait_probe_ns = command.wait_probe_us * NS_PER_US
-        self.firsthop: int = command.firsthop
-        self.back = bool(self.flags & TraceFlag.BACK)
-        self.allattempts = bool(self.flags & TraceFlag.ALLATTEMPTS)
-        # scamper sends on its datalink towards the -r router, else the
-        # destination, with -r and -o (and in PMTUD modes, see _probe)
-        self.via: bytes | None = None
-        if command.rtr is not None:
-            self.via = command.rtr.packed
-        elif command.offset:
-            self.via = self.dst
-        # with -r the datalink times every reply (as for the TCP methods;
-        # measured against Debian's scamper).  Not with -o: scamper's
-        # datalink cannot match a quoted fragment, which has no transport
-        # header; -O dl and -M: see records.dl_seen
-        self.dl_rxts = command.rtr is not None and self.method not in TCP_TYPES
-        # TCP methods read every reply on the datalink, which cannot match
-        # an ICMP message quoting a -o fragment (no TCP header in it)
-        self.tcp_dl = self.method in TCP_TYPES and not command.offset
-        # ... and sees the probes a socket sends (-O dl, -M): their time is
-        # the datalink's
-        self.dl_txts = bool(self.flags & (TraceFlag.PMTUD | TraceFlag.DL)) \
-            and self.method not in TCP_TYPES and self.via is None
-
-        self.mode = Mode.TRACE
-        self.para: Parallel | None = None
-        if command.squeries > 1 and not self.flags & TraceFlag.DOUBLETREE:
-            self.mode = Mode.PARALLEL
-            self.para = Parallel(self)
-        self.ttl = command.hoplimit if self.back else self.firsthop
-        self.attempt = 0
-        self.loopc = 0
-        self.loop_prior = False
-        self.start: int | None = None
-        self.sent: builtins.list[SentProbe] = []
-        self.hops: dict[int, builtins.list[SentProbe]] = {}
-        self.hop_count = self.firsthop - 1
-        self.lastditch: builtins.list[SentProbe] | None = None
-        self.conf_ifaces: set[bytes] = set()
-        self.conf_n = 2
-        self.stop_reason = TraceStop.NONE
-        self.stop_data = 0
-        self.stop_hop = 0
-        self.errmsg: str | None = None
-        self.done = False
-        self.want_probe = False
-        self.wait_until: int | None = None
-        self.last_tx = 0
-        self._settled = False
-        # -M: the MTU of the interface towards dst (from the engine), and
-        # the PMTUD phase's state once it starts (.pmtud)
-        self.ifmtu = ifmtu
-        self.pmtud: Pmtud | None = None
-        # -y: where in-progress copies go (the control session or the CLI)
-        self.on_progress = on_progress
-        # -O ptr: the daemon's resolver, and the names it gave (None while
-        # a lookup is outstanding or when it found none)
-        self.ptr_lookup = ptr_lookup
-        self.names: dict[bytes, str | None] = {}
+    # what a reply or an expired wait does, by mode (scamper's handler arrays)
+    phases: ClassVar[Mapping[Mode, Phase]] = BASE_PHASES
 
     # -- the Task contract ------------------------------------------------
 
@@ -235,7 +142,7 @@ class TraceTask(ReplyHandling):
             # scamper: the wait expired, run the timeout handler; a task it
             # left unqueued goes on the probe queue
             self.wait_until = None
-            self._handle_timeout(now)
+            self.phases[self.mode].expired(self, now)
             if self.wait_until is None:
                 self.want_probe = True
         return FINISHED
@@ -289,7 +196,7 @@ class TraceTask(ReplyHandling):
                 # receive time from there
                 tp.dl_rx = True
             had = len(tp.replies)
-            self._dispatch_icmp(reply, tp, now)
+            self.phases[self.mode].icmp(self, reply, tp, now)
         elif reply.proto == IPPROTO_TCP:
             pid = match_tcp(self.spec, reply, n)
             if pid is None:
@@ -300,7 +207,7 @@ class TraceTask(ReplyHandling):
                 return
             tp.dl_rx = True
             had = len(tp.replies)
-            self._dispatch_tcp(reply, tp, now)
+            self.phases[self.mode].tcp(self, reply, tp, now)
         else:
             return
         if tp.dl_tx and not self.done and tp.mode in _DL_TIMED_MODES:
@@ -357,12 +264,6 @@ class TraceTask(ReplyHandling):
 
     # -- probing -------------------------------------------------------------
 
-    def probe_size_for(self, mode: Mode) -> int | None:
-        """The size of the next probe in ``mode``; None = the trace's size."""
-        if mode in PMTUD_MODES and self.pmtud is not None:
-            return self.pmtud.size
-        return None
-
     def _probe(self) -> Probe:
         pid = len(self.sent)
         ttl = self.ttl
@@ -382,109 +283,3 @@ class TraceTask(ReplyHandling):
         # the probe size scamper records leaves out a -o fragment header
         size = len(packet) - 8 if self.cmd.offset else len(packet)
         return Probe(self.dst, packet, (pid, ttl, size, self.mode), via, txts)
-
-    def queue(self, now: int) -> None:
-        """trace_queue(): wait for the last probe's answer, or send on."""
-        if self.para is not None and self.mode in _PARALLEL_MODES:
-            self.para.queue(self, now)
-            return
-        last = self.sent[-1]
-        if not last.replies:
-            t = self.last_tx + self.wait_timeout_ns
-            if t > now:
-                self.wait(t)
-                return
-        self.queue_probe(now)
-
-    def queue_probe(self, now: int) -> None:
-        """trace_queue_probe(): send now, unless -W says wait."""
-        if self.wait_probe_ns:
-            t = self.last_tx + self.wait_probe_ns
-            if t > now:
-                self.wait(t)
-                return
-        self.want_probe = True
-        self.wait_until = None
-
-    def wait(self, t: int) -> None:
-        self.want_probe = False
-        self.wait_until = t
-
-    # -- phases ------------------------------------------------------------------
-
-    def next_mode(self, now: int) -> None:
-        """trace_next_mode(): the main trace is over."""
-        self.want_probe = False
-        self.wait_until = None
-        if self.mode == Mode.PARALLEL and self.para is not None and not self.para.empty():
-            # wait for the hops still outstanding
-            self.mode = Mode.PARALLEL_FINISH
-            self.queue(now)
-            return
-        if self.after_trace(now):
-            return
-        self.done = True
-
-    def after_trace(self, now: int) -> bool:
-        """Hook for PMTUD / doubletree: start another phase and return True,
-        or return False to finish.  -M starts PMTUD (:mod:`.pmtud`)."""
-        if self.flags & TraceFlag.PMTUD:
-            return pmtud_start(self, now)
-        return False
-
-    # -- timeouts -----------------------------------------------------------------
-
-    def _handle_timeout(self, now: int) -> None:
-        """do_trace_handle_timeout()."""
-        if not self.sent:
-            return
-        if self.para is not None and self.mode in _PARALLEL_MODES:
-            self.para.queue(self, now)
-            return
-        tp = self.sent[-1]
-        if tp.replies:
-            return  # the wait was -W's; the next probe goes now
-        limit = self.conf_k() if self.cmd.confidence else self.cmd.attempts
-        if self.attempt == limit:
-            self.attempt = 0
-            self._dispatch_timeout(now)
-
-    def _dispatch_timeout(self, now: int) -> None:
-        if self.mode == Mode.TRACE:
-            self._timeout_trace(now)
-        elif self.mode == Mode.LASTDITCH:
-            # no answer to any last-ditch probe
-            self.stop(TraceStop.GAPLIMIT, 0)
-            self.done = True
-        elif self.mode in PMTUD_MODES and self.pmtud is not None:
-            self.pmtud.timeout(self, now)
-
-    def _timeout_trace(self, now: int) -> None:
-        """timeout_trace(): every attempt at this hop went unanswered."""
-        self.conf_reset()
-        if self.back:
-            if self.ttl <= self.firsthop:
-                self.stop(TraceStop.COMPLETED, 0)
-                self.next_mode(now)
-                return
-            self.ttl -= 1
-            return
-        self.ttl += 1
-        if (self.allattempts or self.cmd.confidence) and self.check_hop_count():
-            self.next_mode(now)
-            return
-        if self.hoplimit_reached():
-            self.stop(TraceStop.HOPLIMIT, 0)
-            self.next_mode(now)
-            return
-        g = self.cmd.gaplimit
-        if self.hop_count - (self.firsthop - 1) >= g:
-            if any(self.has_reply(self.hop_count - i) for i in range(g)):
-                return
-            if int(self.cmd.gapaction) == TraceGapAction.LASTDITCH:
-                self.lastditch = []
-                self.mode = Mode.LASTDITCH
-                self.ttl = 255
-                return
-            self.stop(TraceStop.GAPLIMIT, 0)
-            self.next_mode(now)

@@ -185,7 +185,7 @@ def frag_fields(pkt: bytes) -> tuple[int, int, int, int, int]:
 def test_trace_offset_probes_are_lone_fragments(method: str, proto: int) -> None:
     t = task(f"-P {method} -o 100 -s 4321 -q 2 {V6}")
     probes = [send(t, T0)]
-    t._handle_timeout(T0 + 6_000 * MS)  # the first attempt timed out
+    # the first attempt times out: next_action runs the timeout and sends again
     probes.append(send(t, T0 + 6_000 * MS))
     for pid, p in enumerate(probes):
         nxt, off, ident, got_pid, plen = frag_fields(p.packet)
