@@ -93,12 +93,7 @@ class TracePhase(Phase):
         if t.hop_answered(hop, now):
             return
         if t.back:
-            if t.ttl > t.firsthop:
-                t.ttl -= 1
-                t.queue(now)
-                return
-            t.stop_process()
-            t.next_mode(now)
+            t.back_step(now)
             return
         t.ttl += 1
         if not t.cmd.confidence and not t.allattempts:
@@ -111,8 +106,7 @@ class TracePhase(Phase):
             t.next_mode(now)
             return
         if t.hoplimit_reached():
-            t.stop(TraceStop.HOPLIMIT, 0)
-            t.next_mode(now)
+            t.end(TraceStop.HOPLIMIT, now)
             return
         t.queue(now)
 
@@ -132,24 +126,16 @@ class TracePhase(Phase):
                 t.queue(now)
                 return
         if t.back:
-            if t.ttl > t.firsthop:
-                t.attempt = 0
-                t.ttl -= 1
-                t.queue(now)
-                return
-            t.stop_process()
-            t.next_mode(now)
+            t.back_step(now)
             return
-        t.stop(TraceStop.COMPLETED, 0)
-        t.next_mode(now)
+        t.end(TraceStop.COMPLETED, now)
 
     def timeout(self, t: TraceState, now: int) -> None:
         """timeout_trace(): every attempt at this hop went unanswered."""
         t.conf_reset()
         if t.back:
             if t.ttl <= t.firsthop:
-                t.stop(TraceStop.COMPLETED, 0)
-                t.next_mode(now)
+                t.end(TraceStop.COMPLETED, now)
                 return
             t.ttl -= 1
             return
@@ -158,8 +144,7 @@ class TracePhase(Phase):
             t.next_mode(now)
             return
         if t.hoplimit_reached():
-            t.stop(TraceStop.HOPLIMIT, 0)
-            t.next_mode(now)
+            t.end(TraceStop.HOPLIMIT, now)
             return
         g = t.cmd.gaplimit
         if t.hop_count - (t.firsthop - 1) >= g:
@@ -170,8 +155,7 @@ class TracePhase(Phase):
                 t.mode = Mode.LASTDITCH
                 t.ttl = 255
                 return
-            t.stop(TraceStop.GAPLIMIT, 0)
-            t.next_mode(now)
+            t.end(TraceStop.GAPLIMIT, now)
 
 
 class LastditchPhase(Phase):

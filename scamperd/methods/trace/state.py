@@ -201,6 +201,22 @@ class TraceState(StopRules):
             return
         self.done = True
 
+    def end(self, reason: TraceStop, now: int) -> None:
+        """trace_stop() then trace_next_mode(): the main trace is over."""
+        self.stop(reason, 0)
+        self.next_mode(now)
+
+    def back_step(self, now: int) -> None:
+        """-O back, the working hop answered: probe the hop below, or, at
+        firsthop, settle the stop reason from every hop and end."""
+        if self.ttl > self.firsthop:
+            self.attempt = 0
+            self.ttl -= 1
+            self.queue(now)
+            return
+        self.stop_process()
+        self.next_mode(now)
+
     def after_trace(self, now: int) -> bool:
         """Hook for PMTUD / doubletree: start another phase and return True,
         or return False to finish.  -M starts PMTUD (:mod:`.pmtud`)."""
