@@ -132,8 +132,10 @@ def running_daemon(tb: Testbed, tmp: Path, *args: str, ns: str = "vp",
 # --- sockets inside a namespace ---------------------------------------------------
 
 
-def ns_socket(ns: str, family: int, kind: int = socket.SOCK_STREAM) -> socket.socket:
-    """A socket created inside network namespace ``ns`` (a full name).
+def ns_socket(ns: str, family: int, kind: int = socket.SOCK_STREAM,
+              proto: int = 0) -> socket.socket:
+    """A socket created inside network namespace ``ns`` (a full name);
+    ``proto`` as for :class:`socket.socket` (a packet socket needs one).
 
     setns(2) changes only the calling thread's namespace, so a throw-away
     thread enters the namespace and creates the socket there; the socket
@@ -152,7 +154,7 @@ def ns_socket(ns: str, family: int, kind: int = socket.SOCK_STREAM) -> socket.so
                     raise OSError(err, f"setns {ns}: {os.strerror(err)}")
             finally:
                 os.close(fd)
-            made.append(socket.socket(family, kind))
+            made.append(socket.socket(family, kind, proto))
         except BaseException as e:  # handed to the caller's thread
             errors.append(e)
 
