@@ -130,9 +130,16 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
         cycle = warts.CycleInfo(lst, config.cycleid or 0, int(time.time()),
                                 hostname=server.hostname)
 
-        # -y snapshots go to the output like results, as scamper's
-        # duplicated in-progress tasks do
-        ctx = TaskContext(lst, cycle, out.write)
+        def snapshot(rec: Any) -> None:
+            # -y snapshots go to the output like results, as scamper's
+            # duplicated in-progress tasks do; one that cannot be written
+            # is dropped, not the task
+            try:
+                out.write(rec)
+            except Exception as e:
+                print(f"scamperd: could not write a snapshot: {e!r}", file=sys.stderr)
+
+        ctx = TaskContext(lst, cycle, snapshot)
 
         def make_task(cmd: Any, task_id: int) -> Any:
             method = methods.lookup(cmd)

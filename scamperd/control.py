@@ -452,9 +452,15 @@ class ClientSession:
         return method.factory(cmd, ctx, self.server.engine)
 
     def _on_progress(self, task_id: int, rec: Any) -> None:
+        """A -y snapshot.  One that cannot be written is dropped (and logged):
+        it must not end the task, whose result still comes."""
         src = self.source
-        if src is not None and not src.closed:
+        if src is None or src.closed:
+            return
+        try:
             self.emit_record(rec, task_id, inprog=True)
+        except Exception as e:
+            _log(f"could not write a snapshot of task {task_id}: {e!r}")
 
     def _on_more(self) -> None:
         if self.conn.state is State.ATTACHED:

@@ -28,7 +28,7 @@ from scamperd.methods.ping import PingTask, make_ping_task
 from warts.types.ping import Ping, PingStop
 from warts.types.trace import Trace, TraceStop
 
-from .trio_client import Client, ask, attach_client, raw_socket_problem
+from .trio_client import Client, FakePing, ask, attach_client, raw_socket_problem
 
 pytestmark = pytest.mark.skipif(raw_socket_problem() is not None,
                                 reason=str(raw_socket_problem()))
@@ -377,3 +377,26 @@ async def test_robust_err_for_a_fatal_line_reaches_a_client_still_writing(
                     break
                 got += data
     assert got.startswith(b"ERR "), got
+
+
+class SnapshotThenDone(FakePing):
+    """A ping that hands a -y snapshot the writer refuses, then finishes."""
+
+    def next_action(self, now: int) -> Any:
+        if self.deadline is None and self.ctx.progress is not None:
+            self.ctx.progress(dataclasses.replace(self.result(), userid=1 << 40))
+        return super().next_action(now)
+
+
+async def test_robust_snapshot_that_cannot_be_written_does_not_end_the_task(
+        daemon: Serving, monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper's stateful run: a -y snapshot the warts writer refused raised
+    inside the task; now it is dropped and the task's result still comes."""
+    monkeypatch.setitem(methods.METHODS, PingCommand, dataclasses.replace(
+        methods.METHODS[PingCommand], factory=lambda cmd, ctx, host: SnapshotThenDone(cmd, ctx)))
+    c = await Client.unix(daemon)
+    await attach_client(c)
+    assert await ask(c, "ping -c 1 -U 5 127.0.0.1") == "OK id-1"
+    rec = await _result(c, 1)
+    assert rec.userid == 5 and rec.stop_reason != PingStop.ERROR
+    assert daemon.server.engine.sched.stats.task_faults == 0
