@@ -353,22 +353,25 @@ async def test_robust_err_for_a_fatal_line_reaches_a_client_still_writing(
         daemon: Serving, bad: bytes) -> None:
     """A fatal line (invalid character, too long) is answered with ERR, then
     the connection closes.  The client is still writing: closing with its
-    input unread would send a reset, which makes the client's kernel drop
-    the ERR before the client reads it.  We shut our side, discard input
-    until the client's EOF, then close."""
+    input unread answered its next segments with a reset, so its writes
+    failed (20 of 20 connections before the fix) and a client such as nc
+    gives up there, before it reads the ERR.  We shut our side, discard
+    input until the client's EOF, then close: every write succeeds and the
+    ERR is read after them."""
     assert daemon.inet is not None
     sock = socket.create_connection(daemon.inet)
     with sock:
         sock.setblocking(False)
         tsock = trio.socket.from_stdlib_socket(sock)
         await tsock.send(bad + b"\n")
-        await trio.sleep(0.2)  # the daemon has answered and closed its side
-        # more input after the bad line: unread at close time
-        for _ in range(20):
-            try:
-                await tsock.send(b"ping -c 1 127.0.0.1\n" * 50)
-            except OSError:
-                break
+        await trio.sleep(0.2)  # the daemon has answered and shut its side
+        batch = b"ping -c 1 127.0.0.1\n" * 50
+        for _ in range(20):  # more input after the bad line, as nc would send
+            sent = 0
+            while sent < len(batch):
+                sent += await tsock.send(batch[sent:])
+            await trio.sleep(0.01)
+        tsock.shutdown(socket.SHUT_WR)
         got = b""
         with trio.fail_after(5):
             while True:
