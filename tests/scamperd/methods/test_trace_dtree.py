@@ -417,3 +417,57 @@ def test_dtree_options_no_longer_refused() -> None:
     t, sent = run("-f 2 -z 10.200.9.9", path_answer())
     rec = t.result()
     assert rec.stop_reason == TraceStop.COMPLETED and rec.errmsg is None and len(sent) > 1
+
+
+def _daemon_traces(c: LineClient, buf: bytearray, want: int) -> list[Trace]:
+    """Read DATA into ``buf`` (the session's warts stream) until it holds
+    ``want`` traces; all of them."""
+    traces: list[Trace] = []
+    while len(traces) < want:
+        ev = c.next()
+        assert ev is not None
+        if isinstance(ev, Data):
+            buf += ev.payload
+            traces = [r for r in warts.decode(bytes(buf)) if isinstance(r, Trace)]
+    return traces
+
+
+@pytest.mark.netns
+@needs_debian
+def test_dtree_pair_through_one_daemon_gives_scampers_hops_20_of_20(
+        testbed: Testbed, tmp_path: Path) -> None:
+    """Issue 8: ``trace -f 4 -Z L DST1`` then ``trace -f 4 -Z L DST2`` (DST2
+    shares the path up to hop 5, behind the 3-way ECMP split at hop 3),
+    both through one daemon: the second trace probes back to the hop-3
+    router and stops there or below as Debian's scamper does, in 20 runs of
+    20 (each run a fresh stop set).  One flow for every trace, ours and
+    Debian's, so all take the same branches.  A run once lost the TTL-3
+    reply and ended at TTL 4; 40 runs on the rebuilt trace phases did not."""
+    tb = testbed
+    flow = "-P icmp-paris -s 4000 -d 77"
+    pair = [f"trace {flow} -f 4 -Z {{name}} {dst}" for dst in (tb.dst4, tb.bh_dst4)]
+    cmdfile, out = tmp_path / "pair.txt", tmp_path / "pair.warts"
+    cmdfile.write_text("".join(p.format(name="deb") + "\n" for p in pair))
+    tb.exec("vp", ["/usr/bin/scamper", "-O", "warts", "-O", "cmdfile", "-p", "100", "-o",
+                   str(out), "-f", str(cmdfile)], timeout=120)
+    want = [r for r in warts.decode(out.read_bytes()) if isinstance(r, Trace)][1]
+    with running_daemon(tb, tmp_path, "-p", "100") as d:
+        c = LineClient(d.unix_connect(timeout=60))
+        c.send("attach")
+        assert c.next() == Ok()
+        runs = 20
+        buf = bytearray()
+        for i in range(runs):  # a pair at a time, both sent at once
+            for p in pair:
+                c.send(p.format(name=f"pair{i}"))
+            traces = _daemon_traces(c, buf, 2 * (i + 1))
+        c.send("done")
+        c.close()
+    seconds = [t for t in traces if str(t.dst) == tb.bh_dst4]
+    assert len(seconds) == runs
+    for t in seconds:
+        assert (t.firsthop, t.probec, t.stop_reason) == (want.firsthop, want.probec,
+                                                          want.stop_reason)
+        assert _hops(t) == _hops(want)
+        assert t.dtree is not None and want.dtree is not None
+        assert t.dtree.lss_stop == want.dtree.lss_stop
