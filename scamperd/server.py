@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
@@ -20,10 +20,18 @@ from protocol import CommandContext, ShutdownMode
 from . import methods
 from .config import Config
 from .engine.io import Engine
-from .sources import SourceSet
+from .sources import Source, SourceSet
 
-if TYPE_CHECKING:
-    from .control import ClientSession
+
+class Session(Protocol):
+    """What the server asks of a client's session (control.ClientSession)."""
+
+    @property
+    def source(self) -> Source | None: ...
+
+    async def drain(self) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 @dataclass
@@ -48,7 +56,7 @@ class Server:
         self.context = CommandContext(pid=self.pid)
         # Unix clients are named <path>:<n>, n counting attaches from 0.
         self.unix_count = 0
-        self.sessions: set[ClientSession] = set()
+        self.sessions: set[Session] = set()
         self.stats = ServerStats()
         # scamper exits when out of work unless it listens for commands.
         self.exit_when_done = not config.control
