@@ -11,9 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from . import registry
-
-# Record types register themselves on import.
-from . import types as _types  # noqa: F401  (import for side effect)
 from .address import Address
 from .errors import WartsError
 from .file import (

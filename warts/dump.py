@@ -23,10 +23,8 @@ writer for types 1-5), so these types have no text renderer.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo
+from .listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo
 
 
 def s32(v: int) -> int:

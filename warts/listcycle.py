@@ -12,16 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import dump
 from .address import Address
-from .registry import (
+from .objtypes import (
     OBJ_ADDR,
     OBJ_CYCLE_DEF,
     OBJ_CYCLE_START,
     OBJ_CYCLE_STOP,
     OBJ_LIST,
-    RecordType,
-    register,
 )
 from .wire import STRING, U32, Cursor, Out, ParamTable
 
@@ -97,7 +94,7 @@ class OldAddress:
 # --------------------------------------------------------------------------
 
 
-def _decode_list(cur: Cursor) -> ListInfo:
+def decode_list(cur: Cursor) -> ListInfo:
     st = cur.state
     if cur.end < 11:
         raise cur.error("list object shorter than 11 bytes", 0)
@@ -112,7 +109,7 @@ def _decode_list(cur: Cursor) -> ListInfo:
     return lst
 
 
-def _encode_list(rec: ListInfo, out: Out) -> None:
+def encode_list(rec: ListInfo, out: Out) -> None:
     out.u32(out.state.assign_list(rec))
     out.u32(rec.id)
     out.string(rec.name)
@@ -148,19 +145,19 @@ def _encode_cycle_info(cyc: CycleInfo, out: Out) -> None:
     CYCLE_PARAMS.write(out, cyc)
 
 
-def _decode_cycle_start(cur: Cursor) -> CycleStart:
+def decode_cycle_start(cur: Cursor) -> CycleStart:
     return CycleStart(_decode_cycle_info(cur))
 
 
-def _decode_cycle_def(cur: Cursor) -> CycleDef:
+def decode_cycle_def(cur: Cursor) -> CycleDef:
     return CycleDef(_decode_cycle_info(cur))
 
 
-def _encode_cycle(rec: CycleStart | CycleDef, out: Out) -> None:
+def encode_cycle(rec: CycleStart | CycleDef, out: Out) -> None:
     _encode_cycle_info(rec.cycle, out)
 
 
-def _decode_cycle_stop(cur: Cursor) -> CycleStop:
+def decode_cycle_stop(cur: Cursor) -> CycleStop:
     st = cur.state
     wid = cur.u32()
     cyc = st.cycles.get(wid) if wid != 0 else None
@@ -172,7 +169,7 @@ def _decode_cycle_stop(cur: Cursor) -> CycleStop:
     return CycleStop(cyc, stop, flags)
 
 
-def _encode_cycle_stop(rec: CycleStop, out: Out) -> None:
+def encode_cycle_stop(rec: CycleStop, out: Out) -> None:
     st = out.state
     out.u32(st.cycle_id(rec.cycle))
     out.u32(rec.stop_time)
@@ -180,7 +177,7 @@ def _encode_cycle_stop(rec: CycleStop, out: Out) -> None:
     st.end_cycle(rec.cycle)
 
 
-def _decode_addr(cur: Cursor) -> OldAddress:
+def decode_addr(cur: Cursor) -> OldAddress:
     st = cur.state
     if cur.end < 3:
         raise cur.error("address object shorter than 3 bytes", 0)
@@ -194,7 +191,7 @@ def _decode_addr(cur: Cursor) -> OldAddress:
     return OldAddress(check, a)
 
 
-def _encode_addr(rec: OldAddress, out: Out) -> None:
+def encode_addr(rec: OldAddress, out: Out) -> None:
     out.u8(rec.id_check)
     out.u8(rec.addr.atype)
     out.bytes_(rec.addr.raw)
@@ -214,14 +211,3 @@ def cycle_start_json(rec: CycleStart) -> str:
 
 def cycle_stop_json(rec: CycleStop) -> str:
     return _cycle_json(rec.cycle, "stop", rec.stop_time)
-
-
-register(RecordType(OBJ_LIST, ListInfo, _decode_list, _encode_list,
-                    to_dump=dump.list_dump))
-register(RecordType(OBJ_CYCLE_START, CycleStart, _decode_cycle_start, _encode_cycle,
-                    to_json=cycle_start_json, to_dump=dump.cycle_start_dump))
-register(RecordType(OBJ_CYCLE_DEF, CycleDef, _decode_cycle_def, _encode_cycle,
-                    to_dump=dump.cycle_def_dump))
-register(RecordType(OBJ_CYCLE_STOP, CycleStop, _decode_cycle_stop, _encode_cycle_stop,
-                    to_json=cycle_stop_json, to_dump=dump.cycle_stop_dump))
-register(RecordType(OBJ_ADDR, OldAddress, _decode_addr, _encode_addr))

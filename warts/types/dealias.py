@@ -54,7 +54,7 @@ from typing import ClassVar, TypeAlias
 
 from ..address import Address
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_DEALIAS, RecordType, register
+from ..objtypes import OBJ_DEALIAS
 from ..wire import IcmpExt, Timeval
 
 # --------------------------------------------------------------------------
@@ -535,10 +535,3 @@ class Dealias:
         return cls(list=list, cycle=cycle, start=start, method=data.METHOD,
                    result=_nz(result), probec=_nz(len(probes)), userid=_nz(userid),
                    errmsg=errmsg, data=data, probes=probes)
-
-
-from .dealias_render import dealias_dump, dealias_json, dealias_text  # noqa: E402
-from .dealias_wire import decode_dealias, encode_dealias  # noqa: E402
-
-register(RecordType(OBJ_DEALIAS, Dealias, decode_dealias, encode_dealias,
-                    to_json=dealias_json, to_text=dealias_text, to_dump=dealias_dump))

@@ -30,9 +30,6 @@ import functools
 from ..address import Address
 from ..dump import ctime, cycle_summary, list_summary, s32
 from ..wire import Timeval
-
-# dealias.py imports this module at its end, after defining these classes (the
-# package init always imports dealias.py first).
 from .dealias import (
     Dealias,
     DealiasAlly,

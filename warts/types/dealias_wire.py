@@ -16,7 +16,7 @@ from typing import Any
 from ..compiled import dict_reader, fast_reader, field_names
 from ..errors import WartsError
 from ..fastobj import constructor
-from ..registry import OBJ_DEALIAS
+from ..objtypes import OBJ_DEALIAS
 from ..wire import (
     ADDR,
     GID,
@@ -35,9 +35,6 @@ from ..wire import (
     Tuple,
     flags_bytes,
 )
-
-# dealias.py imports this module at its end, after defining these classes (the
-# package init always imports dealias.py first).
 from .dealias import (
     PD_ICMP,
     PD_TCP,

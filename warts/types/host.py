@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_HOST, RecordType, register
+from ..objtypes import OBJ_HOST
 from ..wire import ADDR, STRING, TIMEVAL, U8, U16, U32, Cursor, Custom, Out, ParamTable, Timeval
 from .misc_common import (
     CYCLE,
@@ -693,7 +693,3 @@ def to_dump(rec: Host) -> str:
         out.extend(_rr_dump(rr, "ar") for rr in q.ar)
     out.append("\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_HOST, Host, decode, encode,
-                    to_json=to_json, to_text=None, to_dump=to_dump))

@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_HTTP, RecordType, register
+from ..objtypes import OBJ_HTTP
 from ..wire import (
     ADDR_STATIC,
     RTT,
@@ -398,7 +398,3 @@ def to_dump(rec: Http) -> str:
                            + "".join(_printable(c) for c in head) + "|")
             out.append("\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_HTTP, Http, decode, encode,
-                    to_json=None, to_text=None, to_dump=to_dump))

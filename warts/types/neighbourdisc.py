@@ -37,7 +37,7 @@ from typing import ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_NEIGHBOURDISC, RecordType, register
+from ..objtypes import OBJ_NEIGHBOURDISC
 from ..wire import ADDR, STRING, TIMEVAL, U8, U16, U32, Cursor, Out, ParamTable, Timeval
 from .misc_common import (
     CYCLE,
@@ -284,7 +284,3 @@ def to_dump(rec: Neighbourdisc) -> str:
             out.append(f"  reply: {i}, rtt: {cint(sec)}.{cint(usec):06d}, mac: {r.mac}\n")
     out.append("\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_NEIGHBOURDISC, Neighbourdisc, decode, encode,
-                    to_json=to_json, to_text=None, to_dump=to_dump))

@@ -46,7 +46,7 @@ from typing import ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_OWAMP, RecordType, register
+from ..objtypes import OBJ_OWAMP
 from ..wire import ADDR_STATIC, RTT, STRING, TIMEVAL, U8, U16, U32, Cursor, Out, ParamTable, Timeval
 from .misc_common import (
     CYCLE,
@@ -372,7 +372,3 @@ def to_dump(rec: Owamp) -> str:
                     out.append(f", dscp: {rx.dscp or 0}")
                 out.append("\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_OWAMP, Owamp, decode, encode,
-                    to_json=to_json, to_text=None, to_dump=to_dump))

@@ -37,7 +37,7 @@ from typing import ClassVar
 from ..address import ADDR_IPV4, ADDR_IPV6, Address
 from ..fastobj import constructor
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_PING, RecordType, register
+from ..objtypes import OBJ_PING
 from ..wire import Timeval
 
 # --------------------------------------------------------------------------
@@ -603,12 +603,3 @@ def ping_stats(ping: Ping,
         stddev = int(sqrt(sq / n)) & 0xFFFFFFFF
     values = (nreplies, ndups, nloss, nerrs, 0, min_rtt, max_rtt, avg, stddev)
     return _new_stats(*values)
-
-
-# --------------------------------------------------------------------------
-# Registration: the codec and renderers live beside this module.
-
-from .ping_codec import decode_ping, encode_ping  # noqa: E402
-from .ping_render import ping_dump, ping_json, ping_text  # noqa: E402
-
-register(RecordType(OBJ_PING, Ping, decode_ping, encode_ping, ping_json, ping_text, ping_dump))

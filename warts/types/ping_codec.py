@@ -17,7 +17,7 @@ from ..address import Address
 from ..compiled import fast_reader, field_names
 from ..errors import WartsError
 from ..fastobj import constructor
-from ..registry import OBJ_PING
+from ..objtypes import OBJ_PING
 from ..wire import (
     ADDR,
     ADDR_STATIC,

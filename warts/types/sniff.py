@@ -32,7 +32,7 @@ from typing import ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_SNIFF, RecordType, register
+from ..objtypes import OBJ_SNIFF
 from ..wire import ADDR, STRING, TIMEVAL, U8, U16, U32, Cursor, Out, ParamTable, Timeval
 from .misc_common import (
     CYCLE,
@@ -176,7 +176,3 @@ def to_dump(rec: Sniff) -> str:
                 tail.append(f"{data[k]:02x}")
             out.append(f"     0x{j:04x}: {''.join(tail)}\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_SNIFF, Sniff, decode, encode,
-                    to_json=None, to_text=None, to_dump=to_dump))

@@ -41,7 +41,7 @@ from .. import dump as _dump
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_STING, RecordType, register
+from ..objtypes import OBJ_STING
 from ..wire import ADDR, STRING, TIMEVAL, U8, U16, U32, Cursor, Custom, Out, ParamTable, Timeval
 
 
@@ -396,6 +396,3 @@ def to_dump(rec: Sting) -> str:
            f" result: {result_tostr(rec.result)}\n"]
     out.extend(_pkts_dump(rec))
     return "".join(out)
-
-
-register(RecordType(OBJ_STING, Sting, decode, encode, None, to_text, to_dump))

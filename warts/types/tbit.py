@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_TBIT, RecordType, register
+from ..objtypes import OBJ_TBIT
 from ..wire import (
     ADDR,
     I32,
@@ -365,9 +365,3 @@ def encode(rec: Tbit, out: Out) -> None:
     if rec.app_data is not None:
         _write_struct(out, STRUCT_APP, _APP_FOR_PROTO[rec.app_proto or 0][1], rec.app_data)
     out.u16(STRUCT_EOF)
-
-
-from .tbit_render import to_dump, to_json, to_text  # noqa: E402  (needs the classes above)
-
-register(RecordType(OBJ_TBIT, Tbit, decode, encode,
-                    to_json=to_json, to_text=to_text, to_dump=to_dump))

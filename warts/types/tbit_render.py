@@ -12,8 +12,6 @@ extension-header walk, which has no bound at all in scamper, gives up after
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..wire import Timeval
 from .misc_common import (
     CBuf,
@@ -29,9 +27,26 @@ from .misc_common import (
     u16,
     u32,
 )
-
-if TYPE_CHECKING:
-    from .tbit import Tbit, TbitPkt
+from .tbit import (
+    APP_BGP,
+    APP_HTTP,
+    APP_HTTP_TYPE_HTTPS,
+    BLIND_TYPES,
+    PKT_DIR_RX,
+    PKT_DIR_TX,
+    RESULT_ICW_SUCCESS,
+    TYPE_ICW,
+    TYPE_NULL,
+    TYPE_PMTUD,
+    Tbit,
+    TbitAppBgp,
+    TbitAppHttp,
+    TbitBlind,
+    TbitIcw,
+    TbitNull,
+    TbitPkt,
+    TbitPmtud,
+)
 
 _PAD = bytes(1024)
 _ZERO = Timeval(0, 0)
@@ -147,7 +162,6 @@ def _iph(d: bytes) -> tuple[int, int, int] | None:
 def server_icw_size(rec: Tbit) -> int | None:
     """scamper_tbit_server_icw_size_get(): bytes the server sent in its
     initial window, or None."""
-    from .tbit import PKT_DIR_RX, RESULT_ICW_SUCCESS, TbitIcw
     if (rec.result or 0) != RESULT_ICW_SUCCESS or not isinstance(rec.data, TbitIcw):
         return None
     pkts = rec.pkts
@@ -192,7 +206,6 @@ def server_icw_size(rec: Tbit) -> int | None:
 def server_fo_cookie(rec: Tbit) -> bytes | None:
     """scamper_tbit_server_fo_cookie_get(): the fast-open cookie in the
     server's SYN/ACK, or None."""
-    from .tbit import PKT_DIR_RX
     for pkt in rec.pkts:
         if (pkt.dir or 0) != PKT_DIR_RX:
             continue
@@ -269,7 +282,6 @@ class _IsnState:
 
 
 def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
-    from .tbit import PKT_DIR_RX, PKT_DIR_TX
     direction = pkt.dir or 0
     if direction == PKT_DIR_TX:
         s = ['{"dir":"tx"']
@@ -405,20 +417,6 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
 
 def to_json(rec: Tbit) -> str:
     """scamper_tbit_tojson() (sc_warts2json)."""
-    from .tbit import (
-        APP_BGP,
-        APP_HTTP,
-        APP_HTTP_TYPE_HTTPS,
-        BLIND_TYPES,
-        TYPE_ICW,
-        TYPE_NULL,
-        TYPE_PMTUD,
-        TbitAppBgp,
-        TbitAppHttp,
-        TbitBlind,
-        TbitNull,
-        TbitPmtud,
-    )
     st = _IsnState()
     pkts = [_pkt_json(rec, p, st) for p in rec.pkts]
     b = CBuf(2048)
@@ -543,7 +541,6 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def _app_line(rec: Tbit) -> str:
-    from .tbit import APP_HTTP, APP_HTTP_TYPE_HTTPS, TbitAppHttp
     app = rec.app_data
     if (rec.app_proto or 0) != APP_HTTP or not isinstance(app, TbitAppHttp):
         return ""
@@ -557,7 +554,6 @@ def _app_line(rec: Tbit) -> str:
 
 def to_text(rec: Tbit) -> str:
     """scamper_tbit_totext() (sc_warts2text)."""
-    from .tbit import PKT_DIR_TX
     b = CBuf(131072)
     b.concaf(f"tbit from {cstr(_s(rec.src))} to {cstr(_s(rec.dst))}\n server-mss "
              f"{rec.server_mss or 0}, result: {result_str(rec.result or 0)}\n")
@@ -664,16 +660,6 @@ def _bits_dump(flags: int, names: tuple[str, ...]) -> str:
 
 def to_dump(rec: Tbit) -> str:
     """sc_wartsdump's dump_tbit()."""
-    from .tbit import (
-        APP_BGP,
-        PKT_DIR_TX,
-        RESULT_ICW_SUCCESS,
-        TbitAppBgp,
-        TbitBlind,
-        TbitIcw,
-        TbitNull,
-        TbitPmtud,
-    )
     start = rec.start or _ZERO
     out = [f"tbit from {cstr(_s(rec.src))} to {cstr(_s(rec.dst))}\n",
            dump_list_summary(rec.list), dump_cycle_summary(rec.cycle),

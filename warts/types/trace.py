@@ -44,7 +44,7 @@ from typing import ClassVar
 
 from ..address import ADDR_IPV4, ADDR_IPV6, Address
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_TRACE, RecordType, register
+from ..objtypes import OBJ_TRACE
 from ..wire import (
     IcmpExt,
     Timeval,
@@ -574,14 +574,3 @@ def _norm_probe(p: TraceProbe, probe_size: int) -> TraceProbe:
     tx = p.tx if p.tx is not None and p.tx.sec != 0 else None
     return TraceProbe(p.ttl, p.id or 0, p.size or 0, tx,
                       tuple(_norm_reply(r, probe_size) for r in p.replies))
-
-
-# The codec and the renderers live in their own modules; they import the model
-# above, so they are imported here, after it.
-from .trace_json import trace_to_json  # noqa: E402
-from .trace_text import trace_to_dump, trace_to_text  # noqa: E402
-from .trace_wire import decode_trace  # noqa: E402
-from .trace_write import encode_trace  # noqa: E402
-
-register(RecordType(OBJ_TRACE, Trace, decode_trace, encode_trace,
-                    to_json=trace_to_json, to_text=trace_to_text, to_dump=trace_to_dump))

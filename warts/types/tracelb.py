@@ -52,7 +52,7 @@ from typing import ClassVar
 
 from ..address import Address
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_TRACELB, RecordType, register
+from ..objtypes import OBJ_TRACELB
 from ..wire import IcmpExt, Timeval
 
 
@@ -282,9 +282,3 @@ class Tracelb:
                    gaplimit=gaplimit, probec=probec, probec_max=probec_max,
                    flags=flags or None, errmsg=errmsg, nodes=tuple(nodes),
                    links=tuple(links))
-
-
-from .tracelb_render import to_dump, to_json, to_text  # noqa: E402  (needs the classes above)
-from .tracelb_wire import decode, encode  # noqa: E402
-
-register(RecordType(OBJ_TRACELB, Tracelb, decode, encode, to_json, to_text, to_dump))

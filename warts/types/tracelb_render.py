@@ -42,23 +42,20 @@ sc_warts2json, sc_warts2text, sc_wartsdump and sc_wartscat built from the
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 from .. import dump as _dump
 from ..address import ADDR_IPV4, ADDR_IPV6, Address
 from ..jsonfmt import ftime
 from ..wire import IcmpExt, Timeval
-from .tracelb import type_tostr
-
-if TYPE_CHECKING:
-    from .tracelb import (
-        Tracelb,
-        TracelbLink,
-        TracelbNode,
-        TracelbProbe,
-        TracelbProbeset,
-        TracelbReply,
-    )
+from .tracelb import (
+    Tracelb,
+    TracelbLink,
+    TracelbNode,
+    TracelbProbe,
+    TracelbProbeset,
+    TracelbReply,
+    type_tostr,
+)
 
 _ZERO_TV = Timeval(0, 0)
 _s32 = _dump.s32

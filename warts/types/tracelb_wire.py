@@ -376,5 +376,3 @@ def encode(rec: Tracelb, out: Out) -> None:
         _write_node(out, node, n)
     for link in rec.links:
         _write_link(out, link, len(rec.nodes))
-
-

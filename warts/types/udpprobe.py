@@ -44,7 +44,7 @@ from typing import ClassVar
 from ..address import Address
 from ..errors import WartsError
 from ..listcycle import CycleInfo, ListInfo
-from ..registry import OBJ_UDPPROBE, RecordType, register
+from ..objtypes import OBJ_UDPPROBE
 from ..wire import (
     ADDR_STATIC,
     IFNAME,
@@ -324,7 +324,3 @@ def to_dump(rec: Udpprobe) -> str:
                 out.append(f", ifname: {cstr(r.ifname)}")
             out.append(f", len: {r.len}\n           {hex20(r.data[:r.len])}\n")
     return "".join(out)
-
-
-register(RecordType(OBJ_UDPPROBE, Udpprobe, decode, encode,
-                    to_json=to_json, to_text=None, to_dump=to_dump))
