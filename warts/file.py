@@ -24,6 +24,7 @@ from . import registry
 from .address import Address
 from .errors import WartsError
 from .listcycle import CycleDef, CycleInfo, CycleStart, CycleStop, ListInfo, OldAddress
+from .objtypes import OBJ_NAMES
 from .wire import Cursor, Out
 
 WARTS_MAGIC = 0x1205
@@ -279,7 +280,17 @@ class Writer:
             raise WartsError(f"writing {type(rec).__name__} records is not supported",
                              None, rt.obj_type)
         out = Out(self.state)
-        rt.encode(rec, out)
+        try:
+            rt.encode(rec, out)
+        except WartsError as e:
+            if e.obj_type is None:
+                e.obj_type = rt.obj_type
+            raise
+        except (struct.error, ValueError, OverflowError, TypeError) as e:
+            # The one boundary for writing: a value its wire field cannot
+            # hold (struct refuses it, or a bytearray a byte above 255).
+            raise WartsError(f"{OBJ_NAMES[rt.obj_type]} field out of range: {e}",
+                             None, rt.obj_type) from e
         return _header(rt.obj_type, out.buf) + out.buf
 
     def _need_list(self, lst: ListInfo | None, objs: list[bytes]) -> None:

@@ -3,8 +3,8 @@
 The ping's parameters are :data:`PING_PARAMS`, a reply's
 :data:`REPLY_PARAMS`; both are read by readers compiled from those tables
 (:func:`~warts.wire.fast_reader`), because a ping file is mostly replies and
-decoding them one parameter at a time is slow.  The ping's parameters are
-written through their table, each reply by :func:`_write_reply`.
+decoding them one parameter at a time is slow; they are written by writers
+compiled from the same tables (:func:`~warts.compiled_write.fast_writer`).
 What a decoded record keeps is explained in :mod:`warts.types.ping`.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from ..address import Address
 from ..compiled import fast_reader, field_names
+from ..compiled_write import fast_writer
 from ..errors import WartsError
 from ..fastobj import constructor
 from ..objtypes import OBJ_PING
@@ -30,14 +31,12 @@ from ..wire import (
     TIMEVAL,
     U8,
     U16,
-    U16_STRUCT,
     U32,
     Cursor,
     Custom,
     Out,
     ParamTable,
     Tuple,
-    flags_bytes,
 )
 from .ping import Ping, PingReply, PingReplyTSReply, PingReplyV4TS
 
@@ -150,8 +149,8 @@ def _write_v4ts(out: Out, ts: PingReplyV4TS) -> None:
 
 
 # A reply's parameters.  Flag 1 (a deprecated global address id) fills the
-# same field as flag 12, the later winning as in scamper's reader.  Replies
-# are written by _write_reply (which checks them as scamper's writer does).
+# same field as flag 12, the later winning as in scamper's reader (and never
+# written).
 REPLY_PARAMS = ParamTable(
     (1, "addr", GID),
     (2, "flags", U8),
@@ -183,6 +182,10 @@ _new_ping = constructor(Ping)
 # Both read into their record's field order (a ping's replies stay None).
 _read_ping_values = fast_reader(PING_PARAMS, field_names(Ping))
 _read_reply_values = fast_reader(REPLY_PARAMS, field_names(PingReply))
+# ... and written from it; a reply without an address is refused both ways.
+_write_ping = fast_writer(PING_PARAMS, Ping)
+_write_reply = fast_writer(REPLY_PARAMS, PingReply,
+                           required={"addr": "ping reply without an address"})
 
 
 def _read_reply(cur: Cursor, ping_sent: int) -> PingReply:
@@ -220,117 +223,21 @@ def decode_ping(cur: Cursor) -> Ping:
     return _new_ping(*v)
 
 
-def _write_reply(out: Out, r: PingReply, ping_sent: int) -> None:
-    addr = r.addr
-    if addr is None:
-        raise WartsError("ping reply without an address", None, OBJ_PING)
-    if (r.probe_id or 0) >= ping_sent:
-        raise WartsError(f"ping reply for probe {r.probe_id or 0} of {ping_sent} sent",
-                         None, OBJ_PING)
-    flags = 0x800
-    if r.flags is not None:
-        flags |= 0x2
-    if r.ttl is not None:
-        flags |= 0x4
-    if r.size is not None:
-        flags |= 0x8
-    if r.icmp_type is not None or r.icmp_code is not None:
-        flags |= 0x10
-    if r.rtt is not None:
-        flags |= 0x20
-    if r.probe_id is not None:
-        flags |= 0x40
-    if r.reply_ipid is not None:
-        flags |= 0x80
-    if r.probe_ipid is not None:
-        flags |= 0x100
-    if r.proto is not None:
-        flags |= 0x200
-    if r.tcp_flags is not None:
-        flags |= 0x400
-    if r.v4rr is not None:
-        flags |= 0x1000
-    if r.v4ts is not None:
-        flags |= 0x2000
-    if r.ipid32 is not None:
-        flags |= 0x4000
-    if r.probe_tx is not None:
-        flags |= 0x8000
-    if r.tsreply is not None:
-        flags |= 0x10000
-    if r.probe_sport is not None:
-        flags |= 0x20000
-    if r.tos is not None:
-        flags |= 0x40000
-    if r.ifname is not None:
-        flags |= 0x80000
-    if r.icmp_nhmtu is not None:
-        flags |= 0x100000
-    buf = out.buf
-    buf += flags_bytes(flags)
-    at = len(buf)
-    buf += b"\x00\x00"
-    if r.flags is not None:
-        buf.append(r.flags)
-    if r.ttl is not None:
-        buf.append(r.ttl)
-    if flags & 0x8:
-        out.u16(r.size)  # type: ignore[arg-type]
-    if flags & 0x10:
-        buf.append(r.icmp_type or 0)
-        buf.append(r.icmp_code or 0)
-    if flags & 0x20:
-        out.u32(r.rtt)  # type: ignore[arg-type]
-    if flags & 0x40:
-        out.u16(r.probe_id)  # type: ignore[arg-type]
-    if flags & 0x80:
-        out.u16(r.reply_ipid)  # type: ignore[arg-type]
-    if flags & 0x100:
-        out.u16(r.probe_ipid)  # type: ignore[arg-type]
-    if r.proto is not None:
-        buf.append(r.proto)
-    if r.tcp_flags is not None:
-        buf.append(r.tcp_flags)
-    out.addr(addr)
-    if r.v4rr is not None:
-        _write_addrs(out, r.v4rr)
-    if r.v4ts is not None:
-        _write_v4ts(out, r.v4ts)
-    if flags & 0x4000:
-        out.u32(r.ipid32)  # type: ignore[arg-type]
-    if r.probe_tx is not None:
-        out.timeval(r.probe_tx)
-    if r.tsreply is not None:
-        t3 = r.tsreply
-        out.u32(t3.tso)
-        out.u32(t3.tsr)
-        out.u32(t3.tst)
-    if flags & 0x20000:
-        out.u16(r.probe_sport)  # type: ignore[arg-type]
-    if r.tos is not None:
-        buf.append(r.tos)
-    if r.ifname is not None:
-        out.ifname(r.ifname)
-    if flags & 0x100000:
-        out.u16(r.icmp_nhmtu)  # type: ignore[arg-type]
-    plen = len(buf) - at - 2
-    if plen > 0xFFFF:
-        raise WartsError(f"ping reply parameters of {plen} bytes exceed the u16 length",
-                         None, OBJ_PING)
-    U16_STRUCT.pack_into(buf, at, plen)
-
-
 def encode_ping(rec: Ping, out: Out) -> None:
     if rec.dst is None:
         raise WartsError("ping without a destination address", None, OBJ_PING)
     if rec.data is not None and len(rec.data) != (rec.datalen or 0):
         raise WartsError(f"ping data of {len(rec.data)} bytes but datalen {rec.datalen}",
                          None, OBJ_PING)
-    PING_PARAMS.write(out, rec)
+    _write_ping(out, rec)
     n = len(rec.replies)
     if n > 0xFFFF:
         raise WartsError(f"{n} ping replies exceed the u16 count", None, OBJ_PING)
     out.u16(n)
     ping_sent = rec.ping_sent or 0
     for r in rec.replies:
-        _write_reply(out, r, ping_sent)
+        # scamper's reader refuses a reply to a probe that was not sent
+        if (r.probe_id or 0) >= ping_sent:
+            raise WartsError(f"ping reply for probe {r.probe_id or 0} of {ping_sent} sent",
+                             None, OBJ_PING)
+        _write_reply(out, r)

@@ -20,13 +20,14 @@ from dataclasses import replace
 from typing import Any
 
 from ..address import ADDR_SIZES, Address, intern
-from ..compiled import dict_reader
+from ..compiled import _fixed_fmt, dict_reader, field_names
 from ..fastobj import constructor
 from ..wire import (
     ADDR,
     ADDR_STATIC,
     GID,
     ICMPEXT,
+    RTT,
     STRING,
     TIMEVAL,
     U8,
@@ -35,6 +36,7 @@ from ..wire import (
     Cursor,
     ParamTable,
     Timeval,
+    Tuple,
 )
 from .trace import (
     ATTR_DTREE,
@@ -119,26 +121,62 @@ DTREE_PARAMS = ParamTable(
 _HopRaw = tuple[int, int | None, int | None, Timeval | None, TraceReply]
 
 
-# Hop records keep this reader of their own: warts.wire.fast_reader, which
-# reads every other table here and in the other types, measured 1-3% slower
-# on bench/warts_bench's traces (1.015-1.064 vs 0.98-1.02 CPU-s, best of 5),
-# the cost of one more call per hop to fold probe fields out of the reply.
-# Hop flags 1-16 are fixed-size, 17-20 variable.  Each combination of flags
-# that occurs is compiled once (exec) into a reader that unpacks the fixed
-# ones with one struct call straight into locals and reads the others inline
-# (addresses too): on bench/warts_bench's file this took trace decoding from
-# 1.64 to 1.44 CPU-s against the previous struct + itemgetter + per-flag
-# tests and _read_addr() calls.  The table gives each fixed flag's struct
-# code and the reply/probe variables it fills.
-_HOP_FIXED = ((0x1, "I", ("gid",)), (0x2, "B", ("pttl",)), (0x4, "B", ("ttl",)),
-              (0x8, "B", ("rflags",)), (0x10, "B", ("pid",)), (0x20, "I", ("rtt",)),
-              (0x40, "BB", ("itype", "icode")), (0x80, "H", ("psize",)),
-              (0x100, "H", ("size",)), (0x200, "H", ("ipid",)), (0x400, "B", ("tos",)),
-              (0x800, "H", ("nhmtu",)), (0x1000, "H", ("qipl",)), (0x2000, "B", ("qttl",)),
-              (0x4000, "B", ("tcpf",)), (0x8000, "B", ("qtos",)))
-_HOP_VARS = ("gid", "pttl", "ttl", "rflags", "pid", "rtt", "itype", "icode", "psize", "size",
-             "ipid", "tos", "nhmtu", "qipl", "qttl", "tcpf", "qtos", "addr", "tx", "exts",
-             "name")
+# A hop record: one reply with the values of the probe it answers.  Flag 1
+# (a deprecated global address id) fills the same field as flag 18; the probe
+# id is stored minus one (scamper's in-memory ids start at 1).
+HOP_PARAMS = ParamTable(
+    (1, "addr", GID),
+    (2, "probe_ttl", U8),
+    (3, "ttl", U8),
+    (4, "flags", U8),
+    (5, "probe_id", U8),
+    (6, "rtt", RTT),
+    (7, "icmp_type,icmp_code", Tuple("BB")),
+    (8, "probe_size", U16),
+    (9, "size", U16),
+    (10, "ipid", U16),
+    (11, "tos", U8),
+    (12, "icmp_nhmtu", U16),
+    (13, "icmp_q_ipl", U16),
+    (14, "icmp_q_ttl", U8),
+    (15, "tcp_flags", U8),
+    (16, "icmp_q_tos", U8),
+    (17, "icmp_exts", ICMPEXT),
+    (18, "addr", ADDR),
+    (19, "probe_tx", TIMEVAL),
+    (20, "name", STRING),
+)
+
+# Hop records keep this reader of their own: warts.compiled.fast_reader,
+# which reads every other table here and in the other types, measured 1-3%
+# slower on bench/warts_bench's traces (1.015-1.064 vs 0.98-1.02 CPU-s, best
+# of 5), the cost of one more call per hop to fold probe fields out of the
+# reply.  It is still derived from HOP_PARAMS: flags 1-16 are fixed-size,
+# 17-20 variable.  Each combination of flags that occurs is compiled once
+# (exec) into a reader that unpacks the fixed ones with one struct call
+# straight into locals named after the table's fields and reads the others
+# inline (addresses too): on bench/warts_bench's file this took trace
+# decoding from 1.64 to 1.44 CPU-s against the previous struct + itemgetter +
+# per-flag tests and _read_addr() calls.
+def _leading_fixed(table: ParamTable) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
+    """(mask, struct codes, variables) of the fixed-size parameters before
+    the first variable-size one: those one struct call can unpack."""
+    out = []
+    for p in table.params:
+        fmt = _fixed_fmt(p.codec)
+        if fmt is None:
+            break
+        out.append((1 << (p.flag - 1), fmt,
+                    ("gid",) if p.flag == 1 else tuple(p.name.split(","))))
+    return tuple(out)
+
+
+_HOP_FIXED = _leading_fixed(HOP_PARAMS)
+_HOP_REPLY_FIELDS = field_names(TraceReply)[:-1]  # all but probe_wire
+_HOP_VARS = ("gid", *(n for p in HOP_PARAMS.params[1:] for n in p.name.split(",")))
+# hop flags of the parameters the template below reads itself
+_HOP_GID, _HOP_PROBE_ID, _HOP_EXTS, _HOP_ADDR, _HOP_TX, _HOP_NAME = (
+    0x1, 0x10, 0x10000, 0x20000, 0x40000, 0x80000)
 _HopReader = Callable[[Cursor, bytes, int], _HopRaw]
 _hop_readers: dict[int, _HopReader] = {}
 _hop_by_bytes: dict[bytes, _HopReader] = {}  # three flag bytes -> reader
@@ -166,13 +204,13 @@ def _compile_hop(flags: int) -> _HopReader:
     if have:
         lines += [f" if pos + {st.size} > final:", f"  {over}",
                   f" {', '.join(have)}, = _unpack(buf, pos)", f" pos += {st.size}"]
-    if flags & 0x1:
+    if flags & _HOP_GID:
         lines.append(" addr = cur.state.get_addr(gid, cur)")
-    if flags & 0x10:
-        lines.append(" pid = (pid + 1) & 0xFF")
-    if flags & 0x10000:
-        lines += [" cur.pos = pos", " exts = _icmpext(cur, {})", " pos = cur.pos"]
-    if flags & 0x20000:
+    if flags & _HOP_PROBE_ID:
+        lines.append(" probe_id = (probe_id + 1) & 0xFF")
+    if flags & _HOP_EXTS:
+        lines += [" cur.pos = pos", " icmp_exts = _icmpext(cur, {})", " pos = cur.pos"]
+    if flags & _HOP_ADDR:
         # _read_addr() inlined for a valid reference or definition; anything
         # else goes through it for its checks and errors
         lines += [" n = buf[pos] if pos < final else -1",
@@ -186,19 +224,19 @@ def _compile_hop(flags: int) -> _HopReader:
                   "  pos += 2 + n",
                   " else:",
                   "  addr, pos = _read_addr(cur, pos, final)"]
-    if flags & 0x40000:
+    if flags & _HOP_TX:
         lines += [" if pos + 8 > final:", f"  {over}",
-                  " tx = _tuple_new(_Timeval, _tv(buf, pos))", " pos += 8"]
-    if flags & 0x80000:
+                  " probe_tx = _tuple_new(_Timeval, _tv(buf, pos))", " pos += 8"]
+    if flags & _HOP_NAME:
         lines += [" cur.pos = pos", " name = cur.string()", " pos = cur.pos"]
     if flags > 0xFFFF:
         lines += [" if pos > final:", f"  {over}"]
     lines.append(" cur.pos = final")
-    if not flags & 0x20001:
+    if not flags & (_HOP_ADDR | _HOP_GID):
         lines.append(' raise cur.error("hop record without an address")')
-    lines += [" if not pttl:", '  raise cur.error("hop record without a probe ttl")',
-              " return pttl, pid, psize, tx, _new_reply(addr, ttl, rflags, rtt, itype, icode,"
-              " size, ipid, tos, nhmtu, qipl, qttl, tcpf, qtos, exts, name)"]
+    lines += [" if not probe_ttl:", '  raise cur.error("hop record without a probe ttl")',
+              " return probe_ttl, probe_id, probe_size, probe_tx, "
+              f"_new_reply({', '.join(_HOP_REPLY_FIELDS)})"]
     env: dict[str, Any] = {"_unpack": st.unpack_from, "_icmpext": ICMPEXT.read,
                            "_read_addr": _read_addr, "_tuple_new": tuple.__new__,
                            "_Timeval": Timeval, "_tv": _TV_STRUCT.unpack_from,
