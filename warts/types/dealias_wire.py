@@ -2,9 +2,8 @@
 
 Layouts follow scamper/dealias/scamper_dealias_warts.c (20260420), one
 :class:`~warts.wire.ParamTable` per block; they are read by readers compiled
-from those tables (:func:`~warts.wire.fast_reader`).  Probedefs, probes and
-replies, the bulk of a record, are still written by hand (they check and
-fill required fields as scamper's writer does).
+from those tables (:func:`~warts.compiled.fast_reader`) and written by writers
+compiled from the same tables (:func:`~warts.compiled_write.fast_writer`).
 
 Flags above the last one known are skipped, as scamper's reader does.
 """
@@ -14,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..compiled import dict_reader, fast_reader, field_names
+from ..compiled_write import fast_writer
 from ..errors import WartsError
 from ..fastobj import constructor
 from ..objtypes import OBJ_DEALIAS
@@ -33,7 +33,6 @@ from ..wire import (
     Out,
     ParamTable,
     Tuple,
-    flags_bytes,
 )
 from .dealias import (
     PD_ICMP,
@@ -229,72 +228,6 @@ def _read_probe(cur: Cursor, defc: int) -> DealiasProbe:
     return _new_probe(*v)
 
 
-def _begin(out: Out, flags: int) -> int:
-    """Write the flag bytes and a length placeholder; return its offset."""
-    buf = out.buf
-    buf += flags_bytes(flags)
-    at = len(buf)
-    buf += b"\x00\x00"
-    return at
-
-
-def _finish(out: Out, at: int) -> None:
-    plen = len(out.buf) - at - 2
-    if plen > 0xFFFF:
-        raise WartsError(f"parameters of {plen} bytes exceed the u16 length")
-    out.buf[at] = plen >> 8
-    out.buf[at + 1] = plen & 0xFF
-
-
-def _write_probedef(out: Out, p: DealiasProbedef) -> None:
-    flags = 0x208  # method and dst are required
-    if p.id is not None:
-        flags |= 0x4
-    if p.ttl is not None:
-        flags |= 0x10
-    if p.tos is not None:
-        flags |= 0x20
-    if p.ports is not None:
-        flags |= 0x40
-    if p.tcp_flags is not None:
-        flags |= 0x80
-    if p.icmp_id is not None:
-        flags |= 0x100
-    if p.src is not None:
-        flags |= 0x400
-    if p.size is not None:
-        flags |= 0x800
-    if p.mtu is not None:
-        flags |= 0x1000
-    if p.icmp_csum is not None:
-        flags |= 0x2000
-    at = _begin(out, flags)
-    if p.id is not None:
-        out.u32(p.id)
-    out.u8(p.method)
-    if p.ttl is not None:
-        out.u8(p.ttl)
-    if p.tos is not None:
-        out.u8(p.tos)
-    if p.ports is not None:
-        out.u16(p.ports[0])
-        out.u16(p.ports[1])
-    if p.tcp_flags is not None:
-        out.u8(p.tcp_flags)
-    if p.icmp_id is not None:
-        out.u16(p.icmp_id)
-    out.addr(p.dst)
-    if p.src is not None:
-        out.addr(p.src)
-    if p.size is not None:
-        out.u16(p.size)
-    if p.mtu is not None:
-        out.u16(p.mtu)
-    if p.icmp_csum is not None:
-        out.u16(p.icmp_csum)
-    _finish(out, at)
-
-
 # Probes and replies are most of a dealias record: they are made through
 # warts.fastobj (fields in declaration order), not the dataclass __init__.
 _new_reply = constructor(DealiasReply)
@@ -303,90 +236,17 @@ _new_probedef = constructor(DealiasProbedef)
 _new_dealias = constructor(Dealias)
 
 
-def _write_reply(out: Out, r: DealiasReply) -> None:
-    flags = 0x200  # src is required
-    if r.rx is not None:
-        flags |= 0x2
-    if r.ipid is not None:
-        flags |= 0x4
-    if r.ttl is not None:
-        flags |= 0x8
-    if r.icmp_type is not None:
-        flags |= 0x10
-    if r.icmp_q_ttl is not None:
-        flags |= 0x20
-    if r.icmp_exts is not None:
-        flags |= 0x40
-    if r.proto is not None:
-        flags |= 0x80
-    if r.tcp_flags is not None:
-        flags |= 0x100
-    if r.ipid32 is not None:
-        flags |= 0x400
-    if r.flags is not None:
-        flags |= 0x800
-    if r.size is not None:
-        flags |= 0x1000
-    at = _begin(out, flags)
-    if r.rx is not None:
-        out.timeval(r.rx)
-    if r.ipid is not None:
-        out.u16(r.ipid)
-    if r.ttl is not None:
-        out.u8(r.ttl)
-    if r.icmp_type is not None:
-        out.u8(r.icmp_type)
-        out.u8(r.icmp_code or 0)
-    if r.icmp_q_ttl is not None:
-        out.u8(r.icmp_q_ttl)
-    if r.icmp_exts is not None:
-        ICMPEXT.write(out, r.icmp_exts)
-    if r.proto is not None:
-        out.u8(r.proto)
-    if r.tcp_flags is not None:
-        out.u8(r.tcp_flags)
-    out.addr(r.src)
-    if r.ipid32 is not None:
-        out.u32(r.ipid32)
-    if r.flags is not None:
-        out.u8(r.flags)
-    if r.size is not None:
-        out.u16(r.size)
-    _finish(out, at)
-
-
-def _write_probe(out: Out, p: DealiasProbe) -> None:
-    replyc = len(p.replies)
-    if replyc > 0xFFFF:
-        raise WartsError(f"dealias probe with {replyc} replies exceeds the u16 count")
-    flags = 0
-    if p.def_id is not None:
-        flags |= 0x1
-    if p.tx is not None:
-        flags |= 0x2
-    if replyc:
-        flags |= 0x4
-    if p.ipid is not None:
-        flags |= 0x8
-    if p.seq is not None:
-        flags |= 0x10
-    if flags:
-        at = _begin(out, flags)
-        if p.def_id is not None:
-            out.u32(p.def_id)
-        if p.tx is not None:
-            out.timeval(p.tx)
-        if replyc:
-            out.u16(replyc)
-        if p.ipid is not None:
-            out.u16(p.ipid)
-        if p.seq is not None:
-            out.u32(p.seq)
-        _finish(out, at)
-    else:
-        out.u8(0)
-    for r in p.replies:
-        _write_reply(out, r)
+# Each block is written by a writer compiled from the table it is read with
+# (the deprecated global ids never are); scamper's writer insists on what
+# its reader does.
+_write_header = fast_writer(HEADER, Dealias, extra=("list_id", "cycle_id"))
+_write_method = {m: fast_writer(t, cls) for m, (cls, t) in METHOD_TABLES.items()}
+_write_probedef = fast_writer(PROBEDEF, DealiasProbedef, required={
+    "dst": "dealias probedef without a destination",
+    "method": "dealias probedef without a method"})
+_write_probe = fast_writer(PROBE, DealiasProbe, extra=("replyc",))
+_write_reply = fast_writer(REPLY, DealiasReply,
+                           required={"src": "dealias reply without a source address"})
 
 
 # --------------------------------------------------------------------------
@@ -453,15 +313,16 @@ def encode_dealias(rec: Dealias, out: Out) -> None:
     data = _check_data(rec)
     st = out.state
     # scamper's dealias writer always emits the list and cycle ids.
-    HEADER.write_dict(out, {
-        "list_id": st.list_id(rec.list), "cycle_id": st.cycle_id(rec.cycle),
-        "start": rec.start, "method": rec.method, "result": rec.result,
-        "probec": rec.probec, "userid": rec.userid, "errmsg": rec.errmsg,
-    })
+    _write_header(out, rec, st.list_id(rec.list), st.cycle_id(rec.cycle))
     if data is not None:
-        METHOD_TABLES[data.METHOD][1].write(out, data)
+        _write_method[data.METHOD](out, data)
         for pd in data.probedefs:
             _write_probedef(out, pd)
         for p in rec.probes:
-            _write_probe(out, p)
+            replyc = len(p.replies)
+            if replyc > 0xFFFF:
+                raise WartsError(f"dealias probe with {replyc} replies exceeds the u16 count")
+            _write_probe(out, p, replyc or None)
+            for r in p.replies:
+                _write_reply(out, r)
     out.bytes_(rec.trailer)

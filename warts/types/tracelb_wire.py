@@ -19,10 +19,10 @@ struct unpack each, as the hand-written fast paths this replaced did.
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 from ..compiled import dict_reader, fast_reader, field_names
+from ..compiled_write import fast_writer
 from ..errors import WartsError
 from ..fastobj import constructor
 from ..wire import (
@@ -39,7 +39,6 @@ from ..wire import (
     Out,
     ParamTable,
     Tuple,
-    flags_bytes,
 )
 from .tracelb import (
     Tracelb,
@@ -96,8 +95,6 @@ PARAMS = ParamTable(
     (26, "errmsg", STRING),
 )
 
-_PROBE_BODY = struct.Struct(">IIHBBH")  # the five probe params, all present
-_H = struct.Struct(">H")
 
 # The blocks below a record, in flag order (see the layout table in
 # warts.types.tracelb).  A deprecated GID fills the same field as the address
@@ -222,119 +219,17 @@ def decode(cur: Cursor) -> Tracelb:
 # Writing
 
 
-def _begin(out: Out, flags: int) -> int:
-    """Write the flags and a length placeholder; return the placeholder offset."""
-    out.buf += flags_bytes(flags)
-    at = len(out.buf)
-    out.buf += b"\x00\x00"
-    return at
-
-
-def _end(out: Out, at: int) -> None:
-    n = len(out.buf) - at - 2
-    if n > 0xFFFF:
-        raise WartsError(f"parameters of {n} bytes exceed the u16 length")
-    _H.pack_into(out.buf, at, n)
-
-
-def _write_node(out: Out, node: TracelbNode, linkc: int) -> None:
-    flags = 0x04
-    if node.flags is not None:
-        flags |= 0x02
-    if node.q_ttl is not None:
-        flags |= 0x08
-    if node.addr is not None:
-        flags |= 0x10
-    if node.name is not None:
-        flags |= 0x20
-    at = _begin(out, flags)
-    if node.flags is not None:
-        out.u8(node.flags)
-    out.u16(linkc)
-    if node.q_ttl is not None:
-        out.u8(node.q_ttl)
-    if node.addr is not None:
-        out.addr(node.addr)
-    if node.name is not None:
-        out.string(node.name)
-    _end(out, at)
-
-
-def _write_reply(out: Out, r: TracelbReply) -> None:
-    flags = 0x400
-    if r.reply_rx is not None:
-        flags |= 0x001
-    if r.reply_ipid is not None:
-        flags |= 0x002
-    if r.reply_ttl is not None:
-        flags |= 0x004
-    if r.reply_flags is not None:
-        flags |= 0x008
-    icmp_tc = r.reply_icmp_type is not None or r.reply_icmp_code is not None
-    if icmp_tc:
-        flags |= 0x010
-    if r.reply_tcp_flags is not None:
-        flags |= 0x020
-    if r.reply_icmp_exts is not None:
-        flags |= 0x040
-    if r.reply_icmp_q_ttl is not None:
-        flags |= 0x080
-    if r.reply_icmp_q_tos is not None:
-        flags |= 0x100
-    at = _begin(out, flags)
-    if r.reply_rx is not None:
-        out.timeval(r.reply_rx)
-    if r.reply_ipid is not None:
-        out.u16(r.reply_ipid)
-    if r.reply_ttl is not None:
-        out.u8(r.reply_ttl)
-    if r.reply_flags is not None:
-        out.u8(r.reply_flags)
-    if icmp_tc:
-        out.u8(r.reply_icmp_type or 0)
-        out.u8(r.reply_icmp_code or 0)
-    if r.reply_tcp_flags is not None:
-        out.u8(r.reply_tcp_flags)
-    if r.reply_icmp_exts is not None:
-        ICMPEXT.write(out, r.reply_icmp_exts)
-    if r.reply_icmp_q_ttl is not None:
-        out.u8(r.reply_icmp_q_ttl)
-    if r.reply_icmp_q_tos is not None:
-        out.u8(r.reply_icmp_q_tos)
-    out.addr(r.reply_from)
-    _end(out, at)
-
-
-def _write_probe(out: Out, p: TracelbProbe) -> None:
-    if len(p.rxs) > 0xFFFF:
-        raise WartsError("a tracelb probe holds at most 65535 replies")
-    if p.tx is not None and p.flowid is not None and p.ttl is not None \
-            and p.attempt is not None:
-        out.buf += b"\x1f\x00\x0e" + _PROBE_BODY.pack(p.tx[0], p.tx[1], p.flowid, p.ttl,
-                                                      p.attempt, len(p.rxs))
-    else:
-        flags = 0x10
-        if p.tx is not None:
-            flags |= 0x01
-        if p.flowid is not None:
-            flags |= 0x02
-        if p.ttl is not None:
-            flags |= 0x04
-        if p.attempt is not None:
-            flags |= 0x08
-        at = _begin(out, flags)
-        if p.tx is not None:
-            out.timeval(p.tx)
-        if p.flowid is not None:
-            out.u16(p.flowid)
-        if p.ttl is not None:
-            out.u8(p.ttl)
-        if p.attempt is not None:
-            out.u8(p.attempt)
-        out.u16(len(p.rxs))
-        _end(out, at)
-    for r in p.rxs:
-        _write_reply(out, r)
+# Each block is written by a writer compiled from the table it is read with;
+# the counts are passed in, from the tuples they count.
+# (the deprecated global ids are read as plain integers and never written)
+_write_params = fast_writer(PARAMS, Tracelb, extra=("list_id", "cycle_id", "src_gid", "dst_gid",
+                                                    "nodec", "linkc"))
+_write_node = fast_writer(NODE, TracelbNode, extra=("linkc",))
+_write_link_params = fast_writer(LINK, TracelbLink, extra=("hopc",))
+_write_probeset = fast_writer(PROBESET, TracelbProbeset, extra=("probec",))
+_write_probe = fast_writer(PROBE, TracelbProbe, extra=("rxc",))
+_write_reply = fast_writer(REPLY, TracelbReply,
+                           required={"reply_from": "tracelb reply without a source address"})
 
 
 def _write_link(out: Out, link: TracelbLink, nodec: int) -> None:
@@ -343,17 +238,17 @@ def _write_link(out: Out, link: TracelbLink, nodec: int) -> None:
                          f"outside 0..{nodec - 1}")
     if len(link.sets) > 255:
         raise WartsError("a tracelb link holds at most 255 probesets")
-    if link.to is None:
-        out.buf += b"\x05\x00\x03" + _H.pack(link.from_) + bytes((len(link.sets),))
-    else:
-        out.buf += (b"\x07\x00\x05" + _H.pack(link.from_) + _H.pack(link.to)
-                    + bytes((len(link.sets),)))
-    for s in link.sets:
-        if len(s.probes) > 0xFFFF:
+    _write_link_params(out, link, len(link.sets))
+    for ps in link.sets:
+        if len(ps.probes) > 0xFFFF:
             raise WartsError("a tracelb probeset holds at most 65535 probes")
-        out.buf += b"\x01\x00\x02" + _H.pack(len(s.probes))
-        for p in s.probes:
-            _write_probe(out, p)
+        _write_probeset(out, ps, len(ps.probes))
+        for p in ps.probes:
+            if len(p.rxs) > 0xFFFF:
+                raise WartsError("a tracelb probe holds at most 65535 replies")
+            _write_probe(out, p, len(p.rxs))
+            for r in p.rxs:
+                _write_reply(out, r)
 
 
 def encode(rec: Tracelb, out: Out) -> None:
@@ -362,12 +257,8 @@ def encode(rec: Tracelb, out: Out) -> None:
     if len(rec.nodes) > 0xFFFF or len(rec.links) > 0xFFFF:
         raise WartsError("a tracelb record holds at most 65535 nodes and 65535 links")
     st = out.state
-    vals: dict[str, Any] = {name: getattr(rec, name, None) for name in PARAMS.names}
-    vals["list_id"] = st.list_id(rec.list)
-    vals["cycle_id"] = st.cycle_id(rec.cycle)
-    vals["nodec"] = len(rec.nodes)
-    vals["linkc"] = len(rec.links)
-    PARAMS.write_dict(out, vals)
+    _write_params(out, rec, st.list_id(rec.list), st.cycle_id(rec.cycle), None, None,
+                  len(rec.nodes), len(rec.links))
     linkc = [0] * len(rec.nodes)
     for link in rec.links:
         if 0 <= link.from_ < len(linkc):
