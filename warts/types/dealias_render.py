@@ -25,10 +25,9 @@ The JSON prints the ms values through a u16 (so radargun wait_round above
 
 from __future__ import annotations
 
-import functools
-
 from ..address import Address
 from ..dump import ctime, cycle_summary, list_summary, s32
+from ..jsonfmt import json_esc
 from ..wire import Timeval
 from .dealias import (
     Dealias,
@@ -77,31 +76,6 @@ def probedef_method_name(method: int) -> str:
     return _PD_METHOD_NAMES.get(method) or str(method)
 
 
-# Memoised: every record of a list escapes the same monitor name, char by
-# char (a pure function of immutable arguments; bounded cache).
-@functools.lru_cache(maxsize=1024)
-def _esc512(s: str) -> str:
-    """json_esc() into scamper's 512-byte buffer: stops at the first
-    unprintable character and at 511 bytes of output."""
-    out = []
-    off = 0
-    for ch in s:
-        o = ord(ch)
-        if o < 0x20 or o > 0x7E:
-            break
-        if ch == '"' or ch == "\\":
-            if 512 - off <= 2:
-                break
-            out.append("\\" + ch)
-            off += 2
-        else:
-            if 512 - off <= 1:
-                break
-            out.append(ch)
-            off += 1
-    return "".join(out)
-
-
 def prefixhosts(a: Address, b: Address) -> int:
     """scamper_addr_prefixhosts(): the longest prefix holding both addresses
     in which neither is the network or broadcast address (-1 unless IPv4)."""
@@ -146,7 +120,7 @@ def _header_json(d: Dealias) -> str:
              f'"userid":{d.userid or 0}, "result":"{result_name(d.result or 0)}", '
              f'"start":{{"sec":{start.sec}, "usec":{start.usec}}}']
     if d.errmsg is not None:
-        parts.append(f',"errmsg":"{_esc512(d.errmsg)}"')
+        parts.append(f',"errmsg":"{json_esc(d.errmsg)}"')
     data = d.data
     if isinstance(data, DealiasMercator):
         parts.append(f', "attempts":{data.attempts or 0}, '
@@ -172,7 +146,7 @@ def _header_json(d: Dealias) -> str:
                      f'"attempts":{data.attempts or 0}')
     lst = d.list
     if lst is not None and lst.monitor is not None:
-        parts.append(f',"monitor":"{_esc512(lst.monitor)}"')
+        parts.append(f',"monitor":"{json_esc(lst.monitor)}"')
     return "".join(parts)
 
 
@@ -216,7 +190,7 @@ def _probedef_json(pd: DealiasProbedef) -> str:
 # _reply_json and _probe_json run once per probe (362,799 times in
 # bench/warts_bench's file): locals instead of repeated attribute reads, one
 # shared zero timeval, no list for the usual single reply, one f-string for
-# a reply; with the memoised _esc512(), dealias_json() on that file's dealias
+# a reply; with the memoised json_esc(), dealias_json() on that file's dealias
 # records went from 0.73 to 0.59 CPU-s.
 
 

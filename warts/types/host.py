@@ -53,6 +53,7 @@ from typing import Any, ClassVar
 
 from ..address import Address
 from ..errors import WartsError
+from ..jsonfmt import json_esc
 from ..listcycle import CycleInfo, ListInfo
 from ..objtypes import OBJ_HOST
 from ..wire import ADDR, STRING, TIMEVAL, U8, U16, U32, Cursor, Custom, Out, ParamTable, Timeval
@@ -66,7 +67,6 @@ from .misc_common import (
     dump_list_summary,
     dump_timeval,
     dump_wait,
-    json_esc,
     json_monitor,
     tv_diff,
     tv_iszero,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..jsonfmt import json_esc
 from ..listcycle import CycleInfo, ListInfo
 from ..wire import Cursor, Custom, Out, Timeval
 
@@ -127,30 +128,6 @@ class CBuf:
 
     def value(self) -> str:
         return "".join(self.parts)
-
-
-def json_esc(s: str, size: int = 512) -> str:
-    """utils.c json_esc() into a ``char tmp[size]``: printable ASCII only
-    (stop at the first other byte), ``"`` and ``\\`` escaped, never more than
-    ``size - 1`` characters and never half an escape."""
-    out = []
-    off = 0
-    for ch in s:
-        o = ord(ch)
-        if o < 0x20 or o > 0x7E:
-            break
-        if ch == '"' or ch == "\\":
-            if size - off <= 2:
-                break
-            out.append("\\")
-            out.append(ch)
-            off += 2
-        else:
-            if size - off <= 1:
-                break
-            out.append(ch)
-            off += 1
-    return "".join(out)
 
 
 def cstr(s: str | None) -> str:

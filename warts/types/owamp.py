@@ -45,6 +45,7 @@ from typing import ClassVar
 
 from ..address import Address
 from ..errors import WartsError
+from ..jsonfmt import json_esc
 from ..listcycle import CycleInfo, ListInfo
 from ..objtypes import OBJ_OWAMP
 from ..wire import ADDR_STATIC, RTT, STRING, TIMEVAL, U8, U16, U32, Cursor, Out, ParamTable, Timeval
@@ -58,7 +59,6 @@ from .misc_common import (
     dump_list_summary,
     dump_timeval,
     dump_wait,
-    json_esc,
     json_monitor,
     tv_diff,
     tv_iszero,

@@ -22,12 +22,11 @@ defaults (see :mod:`warts.types.ping`).
 
 from __future__ import annotations
 
-import functools
 import struct
 import time
 
 from ..address import ADDR_IPV4, ADDR_IPV6
-from ..jsonfmt import rtt_ms
+from ..jsonfmt import json_esc, rtt_ms
 from ..wire import Timeval
 from .ping import (
     FLAG_NAMES,
@@ -59,31 +58,6 @@ _PROBE_IPID = int(PingReplyFlag.PROBE_IPID)
 _DLTX = int(PingReplyFlag.DLTX)
 _DLRX = int(PingReplyFlag.DLRX)
 _REPLY_TOS = int(PingReplyFlag.REPLY_TOS)
-
-
-# Memoised: every record of a list escapes the same monitor name, char by
-# char (a pure function of immutable arguments; bounded cache).
-@functools.lru_cache(maxsize=1024)
-def _esc_buf(s: str, size: int) -> str:
-    """json_esc() into a buffer of ``size`` bytes: stop at the first
-    non-printable character, escape ``"`` and ``\\``, never split an escape."""
-    out = []
-    room = size - 1
-    for ch in s:
-        o = ord(ch)
-        if o < 0x20 or o > 0x7E:
-            break
-        if ch == '"' or ch == "\\":
-            if room < 2:
-                break
-            out.append("\\" + ch)
-            room -= 2
-        else:
-            if room < 1:
-                break
-            out.append(ch)
-            room -= 1
-    return "".join(out)
 
 
 def _c_float_2f(num: int, den: int) -> str:
@@ -136,7 +110,7 @@ def _json_header(p: Ping) -> str:
     parts.append(f',"start":{{"sec":{start.sec},"usec":{start.usec}}},"stop_reason":"'
                  f'{stop_name(p.stop_reason or 0)}","stop_data":{p.stop_data or 0}')
     if p.errmsg is not None:
-        parts.append(f',"errmsg":"{_esc_buf(p.errmsg, 512)}"')
+        parts.append(f',"errmsg":"{json_esc(p.errmsg)}"')
     wait = p.wait_probe
     timeout = p.wait_timeout
     parts.append(f',"ping_sent":{p.ping_sent or 0},"probe_size":{p.size or 0}'
@@ -170,7 +144,7 @@ def _json_header(p: Ping) -> str:
         tail.append(',"probe_tsps":[' + "".join(f'"{a}"' for a in p.tsps) + "]")
     lst = p.list
     if lst is not None and lst.monitor is not None:
-        tail.append(f',"monitor":"{_esc_buf(lst.monitor, 512)}"')
+        tail.append(f',"monitor":"{json_esc(lst.monitor)}"')
     rest = "".join(tail)
     limit = _JSON_HDR_SIZE - 1
     if len(head) + len(hexdata) + len(rest) <= limit:

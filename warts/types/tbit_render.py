@@ -12,6 +12,7 @@ extension-header walk, which has no bound at all in scamper, gives up after
 
 from __future__ import annotations
 
+from ..jsonfmt import json_esc
 from ..wire import Timeval
 from .misc_common import (
     CBuf,
@@ -20,7 +21,6 @@ from .misc_common import (
     dump_cycle_summary,
     dump_list_summary,
     dump_timeval,
-    json_esc,
     json_monitor,
     tv_diff,
     u8,

@@ -17,10 +17,8 @@ Quirks kept on purpose, as scamper prints them:
 
 from __future__ import annotations
 
-import functools
-
 from ..address import Address
-from ..jsonfmt import esc, ftime
+from ..jsonfmt import ftime, json_esc
 from ..wire import IcmpExt
 from .trace import (
     ADDR_IPV4,
@@ -38,34 +36,6 @@ from .trace import (
 
 _RXERR = 0x80
 _ICMPCSUMDP = 0x20
-
-
-# Memoised: every record of a list escapes the same monitor name, char by
-# char (a pure function of immutable arguments; bounded cache).
-@functools.lru_cache(maxsize=1024)
-def esc_cut(s: str, size: int) -> str:
-    """json_esc() into a buffer of ``size`` bytes: stops where the next
-    character (or escape pair) would not fit before the NUL."""
-    e = esc(s)
-    if len(e) < size:
-        return e
-    out = []
-    n = 0
-    for ch in s:
-        o = ord(ch)
-        if o < 0x20 or o > 0x7E:
-            break
-        if ch == '"' or ch == "\\":
-            if size - n <= 2:
-                break
-            out.append("\\" + ch)
-            n += 2
-        else:
-            if size - n <= 1:
-                break
-            out.append(ch)
-            n += 1
-    return "".join(out)
 
 
 def prefix_len(a: Address, b: Address) -> int:
@@ -108,7 +78,7 @@ def hop_json(rxerr: int, probe_part: str, probe_size: int, r: TraceReply) -> str
     """hop_tostr(): one reply; ``probe_part`` is :func:`_probe_part` of its probe."""
     rtt = (r.rtt or 0) & 0xFFFFFFFF
     s = (f'{{"addr":"{r.addr}"'
-         + (f',"name":"{esc_cut(r.name, 128)}"' if r.name is not None else "")
+         + (f',"name":"{json_esc(r.name, 128)}"' if r.name is not None else "")
          + f'{probe_part},"rtt":{rtt // 1000}.{rtt % 1000:03d},"reply_ttl":{r.ttl or 0}'
          f',"reply_tos":{r.tos or 0}')
     rf = r.flags or 0
@@ -175,7 +145,7 @@ def _header(tr: Trace, flags: int, hop_count: int) -> str:
     parts.append(f',"stop_reason":"{stop_name(tr.stop_reason or 0)}",'
                  f'"stop_data":{tr.stop_data or 0}')
     if tr.errmsg is not None:
-        parts.append(f',"errmsg":"{esc_cut(tr.errmsg, 512)}"')
+        parts.append(f',"errmsg":"{json_esc(tr.errmsg)}"')
     start = tr.start
     sec, usec = (start.sec, start.usec) if start is not None else (0, 0)
     parts.append(f',"start":{{"sec":{sec},"usec":{usec},"ftime":"{ftime(sec)}"}}'
@@ -185,7 +155,7 @@ def _header(tr: Trace, flags: int, hop_count: int) -> str:
                  f',"tos":{tr.tos or 0},"probe_size":{tr.probe_size or 0}'
                  f',"probe_count":{tr.probec or 0}')
     if tr.list is not None and tr.list.monitor is not None:
-        parts.append(f',"monitor":"{esc_cut(tr.list.monitor, 512)}"')
+        parts.append(f',"monitor":"{json_esc(tr.list.monitor)}"')
     if flags:
         names = [f'"{flag_name(1 << i)}"' for i in range(32) if flags & (1 << i)]
         parts.append(f',"flags":[{",".join(names)}]')

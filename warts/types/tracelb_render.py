@@ -41,11 +41,9 @@ sc_warts2json, sc_warts2text, sc_wartsdump and sc_wartscat built from the
 
 from __future__ import annotations
 
-import functools
-
 from .. import dump as _dump
 from ..address import ADDR_IPV4, ADDR_IPV6, Address
-from ..jsonfmt import ftime
+from ..jsonfmt import ftime, json_esc
 from ..wire import IcmpExt, Timeval
 from .tracelb import (
     Tracelb,
@@ -59,30 +57,6 @@ from .tracelb import (
 
 _ZERO_TV = Timeval(0, 0)
 _s32 = _dump.s32
-
-
-# Memoised: every record of a list escapes the same monitor name, char by
-# char (a pure function of immutable arguments; bounded cache).
-@functools.lru_cache(maxsize=1024)
-def _esc(s: str, size: int = 512) -> str:
-    """json_esc() into a buffer of ``size`` bytes."""
-    out = []
-    off = 0
-    for ch in s:
-        o = ord(ch)
-        if o < 0x20 or o > 0x7E:
-            break
-        if ch == '"' or ch == "\\":
-            if size - off <= 2:
-                break
-            out.append("\\" + ch)
-            off += 2
-        else:
-            if size - off <= 1:
-                break
-            out.append(ch)
-            off += 1
-    return "".join(out)
 
 
 def _cmp_key(a: Address) -> tuple[int, bytes]:
@@ -227,7 +201,7 @@ def _node_json(rec: Tracelb, node: TracelbNode, links: list[TracelbLink]) -> str
     addr = str(node.addr) if node.addr is not None else "*"
     parts = [f'{{"addr":"{addr}"']
     if node.name is not None:
-        parts.append(f', "name":"{_esc(node.name)}"')
+        parts.append(f', "name":"{json_esc(node.name)}"')
     if node.has_q_ttl:
         parts.append(f', "q_ttl":{node.q_ttl or 0}')
     parts.append(f', "linkc":{len(links)}, "links":[')
@@ -285,9 +259,9 @@ def _header_json(rec: Tracelb) -> str:
         f', "probec":{rec.probec or 0}, "probec_max":{rec.probec_max or 0}'
         f', "nodec":{len(rec.nodes)}, "linkc":{len(rec.links)}')
     if rec.errmsg is not None:
-        parts.append(f',"errmsg":"{_esc(rec.errmsg)}"')
+        parts.append(f',"errmsg":"{json_esc(rec.errmsg)}"')
     if rec.list is not None and rec.list.monitor is not None:
-        parts.append(f',"monitor":"{_esc(rec.list.monitor)}"')
+        parts.append(f',"monitor":"{json_esc(rec.list.monitor)}"')
     return "".join(parts)[:1023]
 
 

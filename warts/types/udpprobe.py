@@ -43,6 +43,7 @@ from typing import ClassVar
 
 from ..address import Address
 from ..errors import WartsError
+from ..jsonfmt import json_esc
 from ..listcycle import CycleInfo, ListInfo
 from ..objtypes import OBJ_UDPPROBE
 from ..wire import (
@@ -71,7 +72,6 @@ from .misc_common import (
     dump_timeval,
     dump_wait,
     hex20,
-    json_esc,
     json_monitor,
     tv_diff,
     u32,
