@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .address import ADDR_SIZES, intern
+from .cursor import _u32_from
 from .errors import WartsError
 from .wire import (
     ADDR,
@@ -29,7 +30,6 @@ from .wire import (
     StateRef,
     Timeval,
     Tuple,
-    _u32_from,
 )
 
 # --------------------------------------------------------------------------
