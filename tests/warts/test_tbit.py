@@ -32,7 +32,7 @@ from warts.types.tbit import (
     TbitPkt,
     TbitPmtud,
 )
-from warts.types.tbit_render import server_fo_cookie, server_icw_size
+from warts.types.tbit_packets import server_fo_cookie, server_icw_size
 
 LST = ListInfo(1, "default", "default", "mon1")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")

@@ -1,13 +1,9 @@
 """tbit renderers: sc_warts2json (scamper_tbit_json.c), sc_warts2text
-(scamper_tbit_text.c) and sc_wartsdump (dump_tbit), and the packet
-analysis they share (scamper_tbit.c: the server's fast-open cookie and the
-initial congestion window estimate).
+(scamper_tbit_text.c) and sc_wartsdump (dump_tbit).  The packet reading and
+analysis they share is in :mod:`warts.types.tbit_packets`.
 
-scamper reads the IP and TCP headers straight out of each stored packet
-without checking the packet's length.  Here a packet is padded with zero
-bytes so that such reads past its end see zeros; the JSON renderer's IPv6
-extension-header walk, which has no bound at all in scamper, gives up after
-256 headers.
+The JSON renderer's IPv6 extension-header walk, which has no bound at all in
+scamper, gives up after 256 headers.
 """
 
 from __future__ import annotations
@@ -47,23 +43,28 @@ from .tbit import (
     TbitPkt,
     TbitPmtud,
 )
+from .tbit_packets import (
+    EXT_HDRS,
+    IPPROTO_FRAGMENT,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    TH_ACK,
+    TH_FIN,
+    TH_RST,
+    TH_SYN,
+    be16,
+    be32,
+    isnoff,
+    pkt_data,
+    sack_blocks,
+    server_fo_cookie,
+    server_icw_size,
+    v6_walk,
+)
 
-_PAD = bytes(1024)
 _ZERO = Timeval(0, 0)
 
-TH_FIN = 0x01
-TH_SYN = 0x02
-TH_RST = 0x04
-TH_ACK = 0x10
-
-IPPROTO_HOPOPTS = 0
-IPPROTO_ICMP = 1
-IPPROTO_TCP = 6
-IPPROTO_ROUTING = 43
-IPPROTO_FRAGMENT = 44
-IPPROTO_ICMPV6 = 58
-IPPROTO_DSTOPTS = 60
-_EXT_HDRS = (IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING)
 
 _TYPES = (None, "pmtud", "ecn", "null", "sack-rcvr", "icw", "abc", "blind-data",
           "blind-rst", "blind-syn", "blind-fin")
@@ -95,167 +96,6 @@ def type_str(t: int) -> str:
 def result_str(r: int) -> str:
     """scamper_tbit_result_tostr()."""
     return _RESULTS.get(r, str(r))
-
-
-def _data(pkt: TbitPkt) -> bytes:
-    d = pkt.data or b""
-    return d[:pkt.len] + _PAD if pkt.len is not None else d + _PAD
-
-
-def _be16(d: bytes, i: int) -> int:
-    return (d[i] << 8) | d[i + 1]
-
-
-def _be32(d: bytes, i: int) -> int:
-    return (d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]
-
-
-def _isnoff(isn: int, seq: int) -> int:
-    return (seq - isn) & 0xFFFFFFFF
-
-
-def _seq_lt(a: int, b: int) -> bool:
-    return cint(a - b) < 0
-
-
-def _seq_leq(a: int, b: int) -> bool:
-    return cint(a - b) <= 0
-
-
-def _data_inrange(rcv_nxt: int, seq: int, length: int) -> bool:
-    """scamper_tbit_data_inrange()."""
-    top = u32(rcv_nxt + 65535)
-    last = u32(seq + length - 1)
-    return ((_seq_leq(rcv_nxt, seq) and _seq_lt(seq, top))
-            or (_seq_leq(rcv_nxt, last) and _seq_lt(last, top)))
-
-
-def _iph(d: bytes) -> tuple[int, int, int] | None:
-    """scamper_tbit_pkt_iph(): (proto, iphlen, iplen) or None."""
-    v = d[0] >> 4
-    if v == 4:
-        return d[9], (d[0] & 0xF) * 4, _be16(d, 2)
-    if v != 6:
-        return None
-    iphlen = 40
-    iplen = u16(_be16(d, 4) + 40)
-    proto = d[6]
-    while True:
-        if proto in _EXT_HDRS:
-            if d[iphlen + 1] == 0 or 255 - iphlen <= d[iphlen + 1] * 8 + 8:
-                return None
-            proto = d[iphlen]
-            iphlen = u8(iphlen + d[iphlen + 1] * 8 + 8)
-            continue
-        if proto == IPPROTO_FRAGMENT:
-            if 255 - iphlen <= 8:
-                return None
-            proto = d[iphlen]
-            if _be16(d, iphlen + 2) & 0xFFF8 or d[iphlen + 3] & 0x1:
-                return None
-            iphlen = u8(iphlen + 8)
-            continue
-        break
-    return proto, iphlen, iplen
-
-
-def server_icw_size(rec: Tbit) -> int | None:
-    """scamper_tbit_server_icw_size_get(): bytes the server sent in its
-    initial window, or None."""
-    if (rec.result or 0) != RESULT_ICW_SUCCESS or not isinstance(rec.data, TbitIcw):
-        return None
-    pkts = rec.pkts
-    i = 1
-    while i < len(pkts) and (pkts[i].dir or 0) != PKT_DIR_RX:
-        i += 1
-    if i >= len(pkts):
-        return None
-    d = _data(pkts[i])
-    h = _iph(d)
-    if h is None or h[0] != IPPROTO_TCP or d[h[1] + 13] & (TH_SYN | TH_ACK) != TH_SYN | TH_ACK:
-        return None
-    start_seq = u32(_be32(d, h[1] + 4) + (rec.data.start_seq or 0))
-    edges: list[int] = []
-    seen = 0
-    for pkt in pkts[i + 1:]:
-        if (pkt.dir or 0) != PKT_DIR_RX:
-            continue
-        d = _data(pkt)
-        h = _iph(d)
-        if h is None or h[0] != IPPROTO_TCP:
-            break
-        proto, iphlen, iplen = h
-        seq = _be32(d, iphlen + 4)
-        tcphlen = ((d[iphlen + 12] & 0xF0) >> 4) * 4
-        flags = d[iphlen + 13]
-        datalen = u16(iplen - iphlen - tcphlen)
-        if datalen == 0 and not flags & TH_FIN:
-            continue
-        if not _data_inrange(start_seq, seq, datalen):
-            continue
-        if seq == start_seq:
-            seen += 1
-            if seen == 2:
-                # scamper_tbit_tcpq_tail(): the furthest right edge queued
-                rng = max(((e - start_seq) & 0xFFFFFFFF for e in edges), default=0)
-                return rng
-        edges.append(u32(seq + datalen))
-    return None
-
-
-def server_fo_cookie(rec: Tbit) -> bytes | None:
-    """scamper_tbit_server_fo_cookie_get(): the fast-open cookie in the
-    server's SYN/ACK, or None."""
-    for pkt in rec.pkts:
-        if (pkt.dir or 0) != PKT_DIR_RX:
-            continue
-        d = _data(pkt)
-        v = d[0] >> 4
-        if v == 4:
-            iphlen = (d[0] & 0xF) * 4
-            if d[9] != IPPROTO_TCP or _be16(d, 6) & 0x1FFF:
-                continue
-        elif v == 6:
-            iphlen = 40
-            proto = d[6]
-            while True:
-                if proto in _EXT_HDRS:
-                    if d[iphlen + 1] == 0 or 255 - iphlen <= d[iphlen + 1] * 8 + 8:
-                        break
-                    proto = d[iphlen]
-                    iphlen = u8(iphlen + d[iphlen + 1] * 8 + 8)
-                    continue
-                if proto == IPPROTO_FRAGMENT:
-                    if 255 - iphlen <= 8 or _be16(d, iphlen + 2) & 0xFFF8:
-                        break
-                    proto = d[iphlen]
-                    iphlen = u8(iphlen + 8)
-                    continue
-                break
-            if proto != IPPROTO_TCP:
-                continue
-        else:
-            continue
-        if d[iphlen + 13] & (TH_SYN | TH_ACK) != TH_SYN | TH_ACK:
-            continue
-        tcphlen = ((d[iphlen + 12] & 0xF0) >> 4) * 4
-        o = 20
-        while o < tcphlen:
-            p = iphlen + o
-            if d[p] == 0:
-                break
-            if d[p + 1] == 1:
-                # scamper tests the length byte, not the kind, for a NOP
-                o += 1
-                continue
-            if d[p + 1] == 0 or o + d[p + 1] > tcphlen:
-                break
-            if d[p] == 34 and 2 < d[p + 1] <= 18:
-                return d[p + 2:p + d[p + 1]]
-            if d[p] == 254 and 4 < d[p + 1] <= 20 and d[p + 2] == 0xF9 and d[p + 3] == 0x89:
-                return d[p + 4:p + d[p + 1]]
-            o += d[p + 1]
-    return None
 
 
 # --------------------------------------------------------------------------
@@ -291,7 +131,7 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
         s = [f'{{"dir":{direction}']
     sec, usec = tv_diff(rec.start or _ZERO, pkt.tv or _ZERO)
     s.append(f', "tv_sec":{u32(sec)}, "tv_usec":{u32(usec)}, "len":{pkt.len or 0}')
-    d = _data(pkt)
+    d = pkt_data(pkt)
     v = d[0] >> 4
     frag = False
     frag_id = 0
@@ -299,30 +139,30 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
     frag_off = 0
     if v == 4:
         iphlen = (d[0] & 0xF) * 4
-        length = _be16(d, 2)
+        length = be16(d, 2)
         proto = d[9]
         ecn = d[1] & 0x3
         ttl = d[8]
         if d[6] & 0x20:
             frag_mf = 1
-        frag_id = _be16(d, 4)
-        frag_off = (_be16(d, 6) & 0x1FFF) * 8
+        frag_id = be16(d, 4)
+        frag_off = (be16(d, 6) & 0x1FFF) * 8
         frag = bool(frag_mf or frag_off)
     elif v == 6:
         iphlen = 40
-        length = u16(_be16(d, 4) + 40)
+        length = u16(be16(d, 4) + 40)
         proto = d[6]
         ecn = (d[1] & 0x30) >> 4
         ttl = d[7]
         for _ in range(256):
-            if proto in _EXT_HDRS:
+            if proto in EXT_HDRS:
                 proto, iphlen = d[iphlen], u8(iphlen + d[iphlen + 1] * 8 + 8)
                 continue
             if proto == IPPROTO_FRAGMENT:
                 if d[iphlen + 3] & 0x1:
                     frag_mf = 1
-                frag_off = _be16(d, iphlen + 2) & 0xFFF8
-                frag_id = _be32(d, iphlen + 4)
+                frag_off = be16(d, iphlen + 2) & 0xFFF8
+                frag_id = be32(d, iphlen + 4)
                 proto = d[iphlen]
                 iphlen = u8(iphlen + 8)
                 frag = True
@@ -339,9 +179,9 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
     if frag_off != 0:
         return "".join(s) + "}"
     if proto == IPPROTO_TCP:
-        seq = _be32(d, iphlen + 4)
-        ack = _be32(d, iphlen + 8)
-        win = _be16(d, iphlen + 14)
+        seq = be32(d, iphlen + 4)
+        ack = be32(d, iphlen + 8)
+        win = be16(d, iphlen + 14)
         flags = d[iphlen + 13]
         tcphlen = ((d[iphlen + 12] & 0xF0) >> 4) * 4
         if flags & (TH_SYN | TH_ACK) == TH_SYN and not st.have_client:
@@ -377,14 +217,14 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
             elif kind == 5 and olen in (10, 18, 26, 34):
                 base = st.server if direction == PKT_DIR_TX else st.client
                 blocks = ",".join(
-                    f'{{"left":{u32(_be32(d, p + 2 + k * 8) - base)}, '
-                    f'"right":{u32(_be32(d, p + 6 + k * 8) - base)}}}'
+                    f'{{"left":{u32(be32(d, p + 2 + k * 8) - base)}, '
+                    f'"right":{u32(be32(d, p + 6 + k * 8) - base)}}}'
                     for k in range((olen - 2) // 8))
                 s.append(("," if c else "") + f'{{"kind":"sack", "blocks":[{blocks}]}}')
                 c += 1
             elif kind == 8 and olen == 10:
-                s.append(("," if c else "") + f'{{"kind":"ts", "val":{_be32(d, p + 2)}, '
-                         f'"ecr":{_be32(d, p + 6)}}}')
+                s.append(("," if c else "") + f'{{"kind":"ts", "val":{be32(d, p + 2)}, '
+                         f'"ecr":{be32(d, p + 6)}}}')
                 c += 1
             elif kind == 34 and olen >= 2:
                 # scamper closes the object only when there is a cookie
@@ -400,12 +240,12 @@ def _pkt_json(rec: Tbit, pkt: TbitPkt, st: _IsnState) -> str:
             o += olen
         s.append("]")
         if direction == PKT_DIR_TX:
-            seq = _isnoff(st.client, seq)
-            ack = _isnoff(st.server, ack)
+            seq = isnoff(st.client, seq)
+            ack = isnoff(st.server, ack)
         else:
             if not (seq == 0 and flags & TH_RST):
-                seq = _isnoff(st.server, seq)
-            ack = _isnoff(st.client, ack)
+                seq = isnoff(st.server, seq)
+            ack = isnoff(st.client, ack)
         s.append(f', "tcp_seq":{seq}')
         if flags & TH_ACK:
             s.append(f', "tcp_ack":{ack}')
@@ -483,58 +323,6 @@ def _s(a: object) -> str | None:
 # text and dump share the per-packet walk; they differ in small details
 
 
-def _v6_walk(d: bytes) -> tuple[int, int, bool, int, int, str]:
-    """The bounded IPv6 header walk of the text and dump renderers:
-    (proto, iphlen, frag, mf, off, ipid)."""
-    iphlen = 40
-    proto = d[6]
-    frag = False
-    mf = 0
-    off = 0
-    ipid = ""
-    while True:
-        if proto in _EXT_HDRS:
-            if d[iphlen + 1] == 0 or 255 - iphlen <= d[iphlen + 1] * 8 + 8:
-                break
-            proto = d[iphlen]
-            iphlen = u8(iphlen + d[iphlen + 1] * 8 + 8)
-            continue
-        if proto == IPPROTO_FRAGMENT:
-            if 255 - iphlen <= 8:
-                break
-            if d[iphlen + 3] & 0x1:
-                mf = 1
-            ipid = f"{_be32(d, iphlen + 4):x}"
-            off = _be16(d, iphlen + 2) & 0xFFF8
-            proto = d[iphlen]
-            iphlen = u8(iphlen + 8)
-            frag = True
-            continue
-        break
-    return proto, iphlen, frag, mf, off, ipid
-
-
-def _sack_blocks(d: bytes, iphlen: int, tcphlen: int) -> list[tuple[int, int, list[int]]]:
-    """The SACK options of a TCP header: (offset, length, edges)."""
-    out = []
-    o = 20
-    while o < tcphlen:
-        p = iphlen + o
-        if d[p] == 0:
-            break
-        if d[p] == 1:
-            o += 1
-            continue
-        olen = d[p + 1]
-        if olen == 0 or o + olen > tcphlen:
-            break
-        if d[p] == 5 and olen in (10, 18, 26, 34):
-            edges = [_be32(d, p + 2 + k * 4) for k in range((olen - 2) // 4)]
-            out.append((o, olen, edges))
-        o += olen
-    return out
-
-
 def _cdiv(a: int, b: int) -> int:
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b > 0) else -q
@@ -565,7 +353,7 @@ def to_text(rec: Tbit) -> str:
     server_isn = 0
     start = rec.start or _ZERO
     for pkt in rec.pkts:
-        d = _data(pkt)
+        d = pkt_data(pkt)
         v = d[0] >> 4
         frag = False
         mf = 0
@@ -573,18 +361,18 @@ def to_text(rec: Tbit) -> str:
         ipid = ""
         if v == 4:
             iphlen = (d[0] & 0xF) * 4
-            length = _be16(d, 2)
+            length = be16(d, 2)
             proto = d[9]
             ecn = d[1] & 0x3
             if d[6] & 0x20:
                 mf = 1
-            ipid = f" {_be16(d, 4):04x}"
-            off = (_be16(d, 6) & 0x1FFF) * 8
+            ipid = f" {be16(d, 4):04x}"
+            off = (be16(d, 6) & 0x1FFF) * 8
             frag = bool(mf or off)
         elif v == 6:
-            length = u16(_be16(d, 4) + 40)
+            length = u16(be16(d, 4) + 40)
             ecn = (d[1] & 0x30) >> 4
-            proto, iphlen, frag, mf, off, ipid = _v6_walk(d)
+            proto, iphlen, frag, mf, off, ipid = v6_walk(d)
         else:
             continue
         direction = pkt.dir or 0
@@ -595,8 +383,8 @@ def to_text(rec: Tbit) -> str:
         if off != 0:
             b.concaf(f"{'':<13s} {length:4d}F{'':>22s} {ipid}{fstr}")
         elif proto == IPPROTO_TCP:
-            seq = _be32(d, iphlen + 4)
-            ack = _be32(d, iphlen + 8)
+            seq = be32(d, iphlen + 4)
+            ack = be32(d, iphlen + 8)
             flags = d[iphlen + 13]
             tcphlen = ((d[iphlen + 12] & 0xF0) >> 4) * 4
             tf = ""
@@ -616,16 +404,16 @@ def to_text(rec: Tbit) -> str:
             if flags & 0x80:
                 tf += ("/" if tf else "") + "CWR"
             sack = ""
-            for _o, _l, edges in _sack_blocks(d, iphlen, tcphlen):
+            for _o, _l, edges in sack_blocks(d, iphlen, tcphlen):
                 base = server_isn if direction == PKT_DIR_TX else client_isn
                 sack += " {" + ",".join(f"{u32(edges[k] - base)}:{u32(edges[k + 1] - base)}"
                                         for k in range(0, len(edges), 2)) + "}"
             if direction == PKT_DIR_TX:
-                seq = _isnoff(client_isn, seq)
-                ack = _isnoff(server_isn, ack)
+                seq = isnoff(client_isn, seq)
+                ack = isnoff(server_isn, ack)
             else:
-                seq = _isnoff(server_isn, seq)
-                ack = _isnoff(client_isn, ack)
+                seq = isnoff(server_isn, seq)
+                ack = isnoff(client_isn, ack)
             datalen = u16(length - iphlen - tcphlen)
             b.concaf(f"{tf:<13s} {length:4d}{'F' if frag else ' '}")
             tmp = f" seq = {seq}:{ack}" + (f"({datalen})" if datalen else "") + sack
@@ -640,10 +428,10 @@ def to_text(rec: Tbit) -> str:
                 b.concat(" ECT")
         elif proto == IPPROTO_ICMP:
             if d[iphlen] == 3 and d[iphlen + 1] == 4:
-                b.concaf(f"{'PTB':<13s} {length:4d}  mtu = {_be16(d, iphlen + 6)}")
+                b.concaf(f"{'PTB':<13s} {length:4d}  mtu = {be16(d, iphlen + 6)}")
         elif proto == IPPROTO_ICMPV6:
             if d[iphlen] == 2:
-                b.concaf(f"{'PTB':<13s} {length:4d}  mtu = {cint(_be32(d, iphlen + 4))}")
+                b.concaf(f"{'PTB':<13s} {length:4d}  mtu = {cint(be32(d, iphlen + 4))}")
         b.concatc("\n")
     # scamper replaces the last character written with the newline
     return b.value()[:b.off - 1] + "\n"
@@ -711,7 +499,7 @@ def to_dump(rec: Tbit) -> str:
     txsyn = False
     rxsyn = False
     for pkt in rec.pkts:
-        d = _data(pkt)
+        d = pkt_data(pkt)
         direction = pkt.dir or 0
         v = d[0] >> 4
         frag = False
@@ -720,18 +508,18 @@ def to_dump(rec: Tbit) -> str:
         ipid = ""
         if v == 4:
             iphlen = (d[0] & 0xF) * 4
-            length = _be16(d, 2)
+            length = be16(d, 2)
             proto = d[9]
             ecn = d[1] & 0x3
             if d[6] & 0x20:
                 mf = 1
-            off = (_be16(d, 6) & 0x1FFF) * 8
+            off = (be16(d, 6) & 0x1FFF) * 8
             frag = bool(mf or off)
-            ipid = f"{_be16(d, 4):04x}"
+            ipid = f"{be16(d, 4):04x}"
         elif v == 6:
-            length = u16(_be16(d, 4) + 40)
+            length = u16(be16(d, 4) + 40)
             ecn = (d[1] & 0x30) >> 4
-            proto, iphlen, frag, mf, off, ipid = _v6_walk(d)
+            proto, iphlen, frag, mf, off, ipid = v6_walk(d)
         else:
             continue
         sec, usec = tv_diff(start, pkt.tv or _ZERO)
@@ -741,8 +529,8 @@ def to_dump(rec: Tbit) -> str:
         if off != 0:
             out.append(f"{'':>13s} {length:4d}F{'':>17s}{ipid}{fstr}")
         elif proto == IPPROTO_TCP:
-            seq = _be32(d, iphlen + 4)
-            ack = _be32(d, iphlen + 8)
+            seq = be32(d, iphlen + 4)
+            ack = be32(d, iphlen + 8)
             flags = d[iphlen + 13]
             tcphlen = ((d[iphlen + 12] & 0xF0) >> 4) * 4
             tf = ""
@@ -766,7 +554,7 @@ def to_dump(rec: Tbit) -> str:
             if flags & 0x80:
                 tf += ("/" if tf else "") + "CWR"
             sb = CBuf(64)
-            for _o, _l, edges in _sack_blocks(d, iphlen, tcphlen):
+            for _o, _l, edges in sack_blocks(d, iphlen, tcphlen):
                 base = server_isn if direction == PKT_DIR_TX else client_isn
                 sb.concat(" {")
                 for k in range(0, len(edges), 2):
@@ -774,12 +562,12 @@ def to_dump(rec: Tbit) -> str:
                     sb.concat(":" + str(u32(edges[k + 1] - base)))
                 sb.concatc("}")
             if direction == PKT_DIR_TX:
-                seq = _isnoff(client_isn, seq)
-                ack = _isnoff(server_isn, ack)
+                seq = isnoff(client_isn, seq)
+                ack = isnoff(server_isn, ack)
             else:
                 if not (seq == 0 and flags & TH_RST):
-                    seq = _isnoff(server_isn, seq)
-                ack = _isnoff(client_isn, ack)
+                    seq = isnoff(server_isn, seq)
+                ack = isnoff(client_isn, ack)
             datalen = u16(length - iphlen - tcphlen)
             out.append(f"{tf:<13s} {length:4d}{'F' if frag else ' '}")
             nums = f" {seq}" + (f":{ack}" if flags & TH_ACK else "")
@@ -797,10 +585,10 @@ def to_dump(rec: Tbit) -> str:
             out.append(sb.value())
         elif proto == IPPROTO_ICMP:
             if d[iphlen] == 3 and d[iphlen + 1] == 4:
-                out.append(f"{'PTB':<13s} {length:4d}  mtu = {_be16(d, iphlen + 6)}")
+                out.append(f"{'PTB':<13s} {length:4d}  mtu = {be16(d, iphlen + 6)}")
         elif proto == IPPROTO_ICMPV6:
             if d[iphlen] == 2:
-                out.append(f"{'PTB':<13s} {length:4d}  mtu = {cint(_be32(d, iphlen + 4))}")
+                out.append(f"{'PTB':<13s} {length:4d}  mtu = {cint(be32(d, iphlen + 4))}")
         out.append("\n")
     out.append("\n")
     return "".join(out)
