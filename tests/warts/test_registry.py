@@ -1,8 +1,7 @@
-"""The record-type table, and the import graph it is built from."""
+"""The record-type table, and that any warts module can be imported first."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -10,71 +9,16 @@ from pathlib import Path
 import pytest
 
 import warts
+from tests.test_imports import MODULES
 from warts import registry
 from warts.objtypes import OBJ_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "warts"
+# every warts module (import cycles are tests/test_imports.py's to find)
+WARTS_MODULES = sorted(m for m in MODULES if m.split(".")[0] == "warts")
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path) -> set[str]:
-    """Every warts module ``path`` imports, wherever the import stands
-    (function bodies and TYPE_CHECKING blocks count: they are cycles too)."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            if node.level:
-                base = base[:len(base) - node.level + 1]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-            found.add(mod)
-            found |= {f"{mod}.{a.name}" for a in node.names}
-    return {m for m in found if m.split(".")[0] == "warts"}
-
-
-def _graph() -> dict[str, set[str]]:
-    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {m: {i for i in _imports(p) if i in paths and i != m} for m, p in paths.items()}
-
-
-def test_registry_import_graph_has_no_cycle() -> None:
-    graph = _graph()
-    # a package imports its own __init__ on the way to any submodule: the
-    # edge from a submodule to its package is not an import it makes
-    for m in graph:
-        graph[m] = {i for i in graph[m] if not m.startswith(i + ".")}
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(m: str) -> None:
-        state[m] = 1
-        stack.append(m)
-        for n in sorted(graph[m]):
-            if state.get(n) == 1:
-                cycle = stack[stack.index(n):] + [n]
-                pytest.fail("import cycle: " + " -> ".join(cycle))
-            if n not in state:
-                visit(n)
-        stack.pop()
-        state[m] = 2
-
-    for m in sorted(graph):
-        if m not in state:
-            visit(m)
-
-
-@pytest.mark.parametrize("module", sorted(_graph()))
+@pytest.mark.parametrize("module", WARTS_MODULES)
 def test_registry_any_module_imports_first(module: str) -> None:
     # A fresh interpreter importing this module before any other warts
     # module: no "partially initialized module" whatever the order.
