@@ -2,9 +2,19 @@
 
 Theory of operation
 -------------------
-One raw socket per family sends every probe (IPv4 ``IPPROTO_RAW``, which
-implies ``IP_HDRINCL``; on Linux AF_INET6/``IPPROTO_RAW`` takes the IPv6
-header too), and one raw socket per protocol and family receives replies
+Probes leave through the kind of socket scamper sends them through, so that
+they are the same on the wire.  IPv4: one ``IPPROTO_RAW`` socket (which
+implies ``IP_HDRINCL``) takes the whole packet, as scamper's ``IP_HDRINCL``
+sockets do.  IPv6 (see :meth:`RawIO.send`): ICMPv6 echo requests go through
+one ICMPv6 raw socket and UDP probes through a UDP socket bound to their
+source address and port (scamper_icmp6_probe, scamper_udp6_probe), with the
+hop limit, traffic class and source passed as ancillary data; the kernel
+writes the IPv6 header, and so the flow label it writes for scamper
+(``net.ipv6.auto_flowlabels``: a hash of the flow), without which the same
+command takes another ECMP branch.  Everything else over IPv6 (TCP, a flow
+label the method chose) goes through one AF_INET6/``IPPROTO_RAW`` socket
+that takes the whole header, as scamper's datalink sends it.  One raw socket
+per protocol and family receives replies
 (ICMP, ICMPv6, and TCP/UDP opened lazily when a task first needs them: a raw
 TCP socket sees every TCP segment on the host, control connections included,
 so it costs only while TCP methods run).
@@ -32,6 +42,7 @@ Malformed packets are counted (``malformed``) and dropped.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import socket
@@ -82,6 +93,18 @@ _ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000) | socket.MSG_DONTWAIT
 
 _TIMESPEC = struct.Struct("@qq")
 _INT = struct.Struct("@i")
+
+# IPv6 probes through protocol sockets (RawIO._send_v6)
+IPV6_DONTFRAG = getattr(socket, "IPV6_DONTFRAG", 62)
+ICMP6_FILTER = 1  # linux/icmpv6.h, level IPPROTO_ICMPV6
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+_IP6_FIXED = struct.Struct(">IHBB")  # version|tclass|flow, payload length, next header, hlim
+_UDP_PORTS = struct.Struct(">HH")
+_INTS = tuple(_INT.pack(i) for i in range(256))  # hop limit / traffic class cmsg data
+# scamper keeps a socket no task uses for 10 s before it closes it
+# (fd_refcnt_0 in scamper_fds.c); a bound UDP port is held as long.
+UDP6_IDLE_NS = 10_000_000_000
+UDP6_MAX = 256  # bound UDP sockets kept open at once (ping -P udp-sport: one per port)
 _DRAIN = 512  # packets read per wakeup before yielding to other tasks
 _RECV_SIZE = 65535
 _ANC_SIZE = 256
@@ -97,12 +120,27 @@ def getsrc(dst: bytes) -> bytes:
     return socket.inet_pton(fam, host.split("%")[0])
 
 
+def _drop_all(sock: socket.socket) -> None:
+    """Attach a classic BPF program that accepts nothing: the socket only
+    sends, and nothing queues on it unread (a bound UDP port still keeps the
+    kernel from answering replies to it with port unreachables, as scamper's
+    bound socket does)."""
+    insn = ctypes.create_string_buffer(struct.pack("@HBBI", 0x06, 0, 0, 0))  # ret #0
+    prog = struct.pack("@HP", 1, ctypes.addressof(insn))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+
+
 class RawIO:
     """The engine's sockets: send and receive, with kernel timestamps."""
 
     def __init__(self) -> None:
         self._send4: socket.socket | None = None
         self._send6: socket.socket | None = None
+        self._icmp6: socket.socket | None = None
+        # (source, source port) -> [bound UDP socket or None when the bind
+        # failed, last use in epoch ns]
+        self._udp6: dict[tuple[bytes, int], list[Any]] = {}
+        self._pktinfo: dict[bytes, bytes] = {}
         self._addr_cache: dict[bytes, tuple[str, int]] = {}
         self._src_cache: dict[bytes, bytes] = {}
         self._local_cache: dict[bytes, OSError | bool] = {}
@@ -129,6 +167,18 @@ class RawIO:
                 self._send6 = s
             except OSError:
                 self._send6 = None  # no IPv6 on this host: v6 probes fail with an error
+        if self._icmp6 is None and self._send6 is not None:
+            try:
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_ICMPV6)
+                s.setblocking(False)
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
+                # scamper_icmp6_open(): no fragmentation by the kernel
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)
+                # it only sends: let no ICMPv6 message queue on it
+                s.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, b"\xff" * 32)
+                self._icmp6 = s
+            except OSError:
+                self._icmp6 = None  # echo requests then go out whole, like TCP
 
     def src_for(self, dst: bytes) -> bytes:
         src = self._src_cache.get(dst)
@@ -198,16 +248,128 @@ class RawIO:
             if len(self._addr_cache) > 65536:
                 self._addr_cache.clear()
             self._addr_cache[dst] = addr
-        sock = self._send6 if len(dst) == 16 else self._send4
+        if len(dst) == 16:
+            pkt = probe.packet
+            first, _plen, nxt, hlim = _IP6_FIXED.unpack_from(pkt)
+            # a flow label the method chose (TCP, const-payload udp-paris)
+            # is one scamper writes itself, on its datalink: sent whole
+            if not first & 0xFFFFF and (nxt == IPPROTO_ICMPV6 or nxt == IPPROTO_UDP):
+                tx = self._send_v6(probe, pkt, nxt, hlim, (first >> 20) & 0xFF, addr)
+                if tx:
+                    return tx
+            sock = self._send6
+        else:
+            sock = self._send4
         if sock is None:
             raise OSError(errno.EAFNOSUPPORT, "no raw socket for this address family")
         if probe.txts is not None:
-            return self._send_txts(sock, probe, addr)
+            return self._send_txts(sock, probe, probe.packet, [], addr)
         tx = time.time_ns()
         sock.sendto(probe.packet, addr)
         return tx
 
-    def _send_txts(self, sock: socket.socket, probe: Probe, addr: tuple[str, int]) -> int:
+    def _send_v6(self, probe: Probe, pkt: bytes, nxt: int, hlim: int, tclass: int,
+                 addr: tuple[str, int]) -> int:
+        """Send an ICMPv6 or UDP probe the way scamper does; 0 when it cannot
+        go that way (then it goes whole through the IPPROTO_RAW socket).
+
+        scamper_icmp6_probe() sends the ICMPv6 message through its ICMPv6
+        raw socket, and scamper_udp6_probe() the UDP payload through a UDP
+        socket bound to the source address and port, each having set the
+        hop limit and traffic class; the kernel writes the IPv6 header, the
+        flow label included, and the checksum.  So do we, with the hop limit,
+        traffic class and (ICMPv6) source as ancillary data rather than two
+        setsockopt calls per probe.  The methods' checksums come out the
+        same: the kernel sums the same bytes (ICMPv6 raw sockets ignore the
+        checksum field they are given; icmp-paris and udp-paris steer
+        theirs with payload bytes, as scamper does).
+        """
+        if nxt == IPPROTO_UDP:
+            sport, dport = _UDP_PORTS.unpack_from(pkt, 40)
+            src = pkt[8:24]
+            ent = self._udp6_sock(src, sport)
+            if ent is None:
+                return 0
+            sock = ent[0]
+            data = memoryview(pkt)[48:]
+            anc = [(socket.IPPROTO_IPV6, IPV6_HOPLIMIT, _INTS[hlim]),
+                   (socket.IPPROTO_IPV6, IPV6_TCLASS, _INTS[tclass])]
+            addr = (addr[0], dport)
+            if probe.txts is not None:
+                tx = ent[1] = self._send_txts(sock, probe, data, anc, addr)
+                return tx
+            tx = ent[1] = time.time_ns()
+            sock.sendmsg([data], anc, 0, addr)
+            return tx
+        sock = self._icmp6
+        if sock is None:
+            return 0
+        src = pkt[8:24]
+        pktinfo = self._pktinfo.get(src)
+        if pktinfo is None:
+            if len(self._pktinfo) > 4096:
+                self._pktinfo.clear()
+            pktinfo = self._pktinfo[src] = src + _INT.pack(0)  # struct in6_pktinfo
+        data = memoryview(pkt)[40:]
+        anc = [(socket.IPPROTO_IPV6, IPV6_HOPLIMIT, _INTS[hlim]),
+               (socket.IPPROTO_IPV6, IPV6_TCLASS, _INTS[tclass]),
+               (socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)]
+        if probe.txts is not None:
+            return self._send_txts(sock, probe, data, anc, addr)
+        tx = time.time_ns()
+        sock.sendmsg([data], anc, 0, addr)
+        return tx
+
+    def _udp6_sock(self, src: bytes, sport: int) -> list[Any] | None:
+        """[socket, last use] for the UDP socket bound to [src]:sport
+        (scamper_fd_udp6), opened on first use; None when the port cannot be
+        bound (in use by another program), until expire() forgets that."""
+        key = (src, sport)
+        ent = self._udp6.get(key)
+        if ent is not None:
+            return ent if ent[0] is not None else None
+        if not sport:
+            return None  # bind would choose a port: not the probe's
+        if len(self._udp6) >= UDP6_MAX:
+            self._close_udp6(min(self._udp6, key=lambda k: self._udp6[k][1]))
+        sock: socket.socket | None = None
+        try:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, IPPROTO_UDP)
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((socket.inet_ntop(socket.AF_INET6, src), sport))
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)  # scamper_udp6_open()
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
+            _drop_all(sock)
+        except OSError:
+            if sock is not None:
+                sock.close()
+            sock = None
+        ent = self._udp6[key] = [sock, time.time_ns()]
+        return ent if sock is not None else None
+
+    def _close_udp6(self, key: tuple[bytes, int]) -> None:
+        ent = self._udp6.pop(key, None)
+        if ent is not None and ent[0] is not None:
+            ent[0].close()
+
+    def expire(self, now: int) -> int | None:
+        """Close the bound UDP sockets no probe used for UDP6_IDLE_NS, so a
+        port is held no longer than scamper holds it; when to call again."""
+        udp6 = self._udp6
+        if not udp6:
+            return None
+        nxt: int | None = None
+        for key, ent in tuple(udp6.items()):
+            due = ent[1] + UDP6_IDLE_NS
+            if due <= now:
+                self._close_udp6(key)
+            elif nxt is None or due < nxt:
+                nxt = due
+        return nxt
+
+    def _send_txts(self, sock: socket.socket, probe: Probe, data: bytes | memoryview,
+                   anc: list[tuple[int, int, bytes]], addr: tuple[str, int]) -> int:
         """Send asking the kernel for the software transmit time, which the
         driver stamps as the frame leaves (veth does so inside sendmsg).  A
         time not there right after the send is not waited for: the probe
@@ -216,7 +378,7 @@ class RawIO:
         while self._read_txts(sock) is not None:
             pass  # stale: from an earlier send whose time came late
         tx = time.time_ns()
-        sock.sendmsg([probe.packet], _TS_ASK, 0, addr)
+        sock.sendmsg([data], anc + _TS_ASK, 0, addr)
         ts = self._read_txts(sock)
         if ts:
             probe.txts.append(ts)
@@ -324,11 +486,14 @@ class RawIO:
         return parse_ipv6_payload(proto, data, src, dst, hlim, tclass, rx, ifindex)
 
     def close(self) -> None:
-        for s in (self._send4, self._send6, self.dl_rx, *self.recv_socks.values()):
+        for s in (self._send4, self._send6, self._icmp6, self.dl_rx,
+                  *self.recv_socks.values()):
             if s is not None:
                 s.close()
+        for key in tuple(self._udp6):
+            self._close_udp6(key)
         self.dl_tx.close()
-        self._send4 = self._send6 = self.dl_rx = None
+        self._send4 = self._send6 = self._icmp6 = self.dl_rx = None
         self.recv_socks.clear()
 
 
@@ -579,10 +744,15 @@ class Engine:
                 await nursery.start(self.resolver.run)
                 task_status.started()
                 sched = self.sched
+                io = self.io
                 while True:
                     sched.run(time.time_ns())
                     self._drain_listening()
-                    t = sched.next_wakeup(time.time_ns())
+                    now = time.time_ns()
+                    t = sched.next_wakeup(now)
+                    x = io.expire(now)
+                    if x is not None and (t is None or x < t):
+                        t = x
                     self._planned = t
                     deadline = ns_to_trio(t) if t is not None else float("inf")
                     with trio.move_on_at(deadline):
