@@ -2,11 +2,14 @@
 
 Theory of operation
 -------------------
-Probes leave through raw sockets with the IP header included (IPv4
-``IP_HDRINCL``; on Linux an AF_INET6/IPPROTO_RAW socket also takes the whole
-IPv6 header), so every field scamper controls is ours to set: IP-ID, DF, TTL,
-TOS/traffic class, flow label, checksums.  The ``build_*`` functions return
-complete IP packets.
+The ``build_*`` functions return complete IP packets, every field scamper
+controls set as scamper sets it: IP-ID, DF, TTL, TOS/traffic class, flow
+label, checksums.  IPv4 packets leave as they are (``IP_HDRINCL``).  An IPv6
+ICMPv6 or UDP probe with flow label 0 leaves as scamper's does, through a
+protocol socket (engine/io.py): the kernel rebuilds the IPv6 header from the
+hop limit, traffic class and source given alongside, writes its own flow
+label, and recomputes the checksum over the same bytes, so the payload must
+already make the checksum come out as wanted (icmp-paris, udp-paris).
 
 Replies arrive on per-protocol raw sockets.  IPv4 sockets hand us the IP
 header; IPv6 ones do not, so the caller passes the fields the kernel gave in
