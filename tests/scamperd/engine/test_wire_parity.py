@@ -96,6 +96,7 @@ def parse(frame: bytes) -> Fields | None:
     else:
         return None
     proto = f["ip.proto"]
+    keys: tuple[str, ...]
     if proto == socket.IPPROTO_UDP and len(l4) >= 8:
         keys = ("udp.sport", "udp.dport", "udp.len", "udp.sum")
         f.update(zip(keys, struct.unpack_from(">HHHH", l4), strict=True))
