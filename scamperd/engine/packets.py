@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from sys import byteorder
@@ -339,20 +340,30 @@ _V6_ERRORS = frozenset((Icmp6.DST_UNREACH, Icmp6.PACKET_TOO_BIG, Icmp6.TIME_EXCE
                         Icmp6.PARAM_PROB))
 
 
-def _ipopts(buf: bytes, start: int, end: int, reply: Reply) -> None:
-    """IPv4 record-route and timestamp options (ipopt_parse in scamper)."""
-    off = start
+def _options(buf: bytes, off: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(kind, offset, length) of each IPv4 or TCP option (RFC 791, RFC 9293:
+    0 ends the list, 1 is a one-byte no-op, the rest carry their length);
+    stops at a length below 2.  The caller checks a length against ``end``."""
     while off < end:
         kind = buf[off]
         if kind == 0:
-            break
+            return
         if kind == 1:
             off += 1
             continue
         if off + 1 >= end:
-            break
+            return
         ol = buf[off + 1]
-        if ol < 2 or off + ol > end:
+        if ol < 2:
+            return
+        yield kind, off, ol
+        off += ol
+
+
+def _ipopts(buf: bytes, start: int, end: int, reply: Reply) -> None:
+    """IPv4 record-route and timestamp options (ipopt_parse in scamper)."""
+    for kind, off, ol in _options(buf, start, end):
+        if off + ol > end:
             break
         if kind == 7 and ol >= 3:
             p = buf[off + 2]
@@ -367,7 +378,6 @@ def _ipopts(buf: bytes, start: int, end: int, reply: Reply) -> None:
                 _ipopt_ts(buf[off + 4:off + ol], fl, reply)
             elif p >= 5 and p - 1 <= ol:
                 _ipopt_ts(buf[off + 4:off + p - 1], fl, reply)
-        off += ol
 
 
 def _ipopt_ts(body: bytes, fl: int, reply: Reply) -> None:
@@ -480,21 +490,9 @@ def parse_ipv4(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply:
 
 
 def _tcp_mss(buf: bytes, off: int, end: int) -> int:
-    while off < end:
-        kind = buf[off]
-        if kind == 0:
-            break
-        if kind == 1:
-            off += 1
-            continue
-        if off + 1 >= end:
-            break
-        ol = buf[off + 1]
-        if ol < 2:
-            break
-        if kind == 2 and ol == 4 and off + 4 <= end:
-            return int(_U16.unpack_from(buf, off + 2)[0])
-        off += ol
+    for kind, at, ol in _options(buf, off, end):
+        if kind == 2 and ol == 4 and at + 4 <= end:
+            return int(_U16.unpack_from(buf, at + 2)[0])
     return 0
 
 
