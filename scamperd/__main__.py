@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import trio
 
 from .config import EXIT_FAILURE, SCAMPER_VERSION, ConfigError, parse_args
+from .engine.packetio import PacketIO
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *,
+         make_io: Callable[[], PacketIO] | None = None) -> int:
+    """Run as the command line says; ``make_io`` gives the packet I/O (the
+    real sockets when None; a fake network in tests)."""
     args = list(sys.argv[1:] if argv is None else argv)
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "scamperd"
     try:
@@ -39,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         daemonise()
     try:
         if config.control:
-            return exit_status(trio.run(serve, config))
-        return cli.run(config)
+            return exit_status(trio.run(partial(serve, config, make_io=make_io)))
+        return cli.run(config, make_io=make_io)
     except DaemonError as e:
         print(f"scamperd: {e}", file=sys.stderr)
         return EXIT_FAILURE

@@ -26,7 +26,8 @@ from protocol import CommandError, command_word, parse_command
 from . import methods
 from .config import EXIT_FAILURE, Config
 from .daemon import DaemonError, exit_status, serve
-from .engine.io import Engine
+from .engine.driver import Engine
+from .engine.packetio import PacketIO
 from .engine.task import TaskContext
 from .server import route_problem
 from .sources import Source
@@ -117,9 +118,11 @@ class Output:
 
 
 async def _oneshot(config: Config, commands: list[Any], out: Output,
-                   progress: Progress | None = None) -> int | None:
+                   progress: Progress | None = None,
+                   make_io: Callable[[], PacketIO] | None = None) -> int | None:
     """Run the commands; the signal that interrupted the run, if one did."""
-    engine = Engine(pps=config.pps, window=config.window)
+    engine = Engine(pps=config.pps, window=config.window,
+                    io=make_io() if make_io is not None else None)
     if progress is None:
         progress = Progress(len(commands))
     async with trio.open_nursery() as nursery:
@@ -187,8 +190,9 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
     return serving.interrupt.signum
 
 
-def run(config: Config) -> int:
-    """A one-shot run; the process exit status."""
+def run(config: Config, make_io: Callable[[], PacketIO] | None = None) -> int:
+    """A one-shot run; the process exit status.  ``make_io`` gives the
+    packet I/O (None: the real sockets; a fake network in tests)."""
     try:
         lines = command_lines(config)
         commands = []
@@ -209,7 +213,8 @@ def run(config: Config) -> int:
         print(f"scamperd: {e}", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        signum = trio.run(_oneshot, config, commands, Output(stream, config.outtype))
+        signum = trio.run(partial(_oneshot, config, commands, Output(stream, config.outtype),
+                                  make_io=make_io))
     except (DaemonError, BaseExceptionGroup) as e:
         err = _daemon_error(e)
         if err is None:

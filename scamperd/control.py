@@ -427,7 +427,7 @@ class ClientSession:
         task = src.find(task_id)
         if task is not None:
             self.emit(replies.halted(task_id))
-            engine.sched.halt(task, time.time_ns())
+            engine.sched.halt(task, engine.clock.now())
             engine.poke()
             return
         # A command not started yet halts too (scamper created its task when

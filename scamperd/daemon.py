@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 :func:`serve` is scamper's main loop in trio form.  Its nursery runs
 
-* the :class:`~scamperd.engine.io.Engine` (raw sockets, pacing, matching),
+* the :class:`~scamperd.engine.driver.Engine` (packet I/O, pacing, matching),
 * :func:`trio.serve_listeners` over the control listeners (``-U`` unix
   socket, ``-P`` TCP), each accepted client served by
   :func:`scamperd.control.handle_client`,
@@ -29,6 +29,7 @@ import errno
 import os
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -36,8 +37,8 @@ import trio
 
 from .config import Config
 from .control import handle_client
-from .engine.io import Engine
-from .engine.packets import IPPROTO_ICMP
+from .engine.driver import Engine
+from .engine.packetio import PacketIO
 from .server import Server
 
 # How long a stopping daemon waits for clients to take their queued output
@@ -151,11 +152,14 @@ def write_pidfile(path: str) -> None:
 
 
 async def serve(config: Config, *, engine: Engine | None = None,
+                make_io: Callable[[], PacketIO] | None = None,
                 task_status: trio.TaskStatus[Serving] = trio.TASK_STATUS_IGNORED) -> int | None:
     """Run the daemon until a signal, or until shut down and out of work;
-    returns the signal that stopped it, if one did."""
+    returns the signal that stopped it, if one did.  The engine, when not
+    given, sends through ``make_io()`` (None: the real sockets)."""
     if engine is None:
-        engine = Engine(pps=config.pps, window=config.window)
+        engine = Engine(pps=config.pps, window=config.window,
+                        io=make_io() if make_io is not None else None)
     server = Server(config, engine)
     interrupt = Interrupt()
     listeners: list[trio.SocketListener] = []
@@ -174,8 +178,7 @@ async def serve(config: Config, *, engine: Engine | None = None,
             # Opened here, not in the engine's nursery, so that a daemon
             # without privileges fails with one clear message.  The engine
             # reuses these sockets.
-            engine.io.open_send()
-            engine.io.open_recv(socket.AF_INET, IPPROTO_ICMP)
+            engine.io.open()
         except OSError as e:
             raise DaemonError(f"could not open raw socket: {e.strerror}") from e
         if config.pidfile is not None:

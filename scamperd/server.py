@@ -19,7 +19,7 @@ from protocol import CommandContext, ShutdownMode
 
 from . import methods
 from .config import Config
-from .engine.io import Engine
+from .engine.driver import Engine
 from .sources import Source, SourceSet
 
 
@@ -110,7 +110,7 @@ def route_problem(engine: Engine, command: Any) -> str | None:
     if dst is None:
         return None
     try:
-        engine.io.src_for(dst)
+        engine.src_for(dst)
     except OSError as e:
         return f"getsrc connect to dst failed for {command.dst}: {e.strerror or e}"
     return None

@@ -1,4 +1,4 @@
-"""Raw sockets and the trio driver around the scheduler.
+"""Raw sockets: the real packet I/O (scamperd.engine.packetio.PacketIO).
 
 Theory of operation
 -------------------
@@ -25,15 +25,14 @@ interface (``IP_PKTINFO``/``IPV6_RECVPKTINFO``) and, on IPv6, the hop limit
 and traffic class that the IPv6 raw socket does not hand over in the payload.
 Each socket has one trio task that waits for readability and then drains the
 socket with non-blocking ``recvmsg`` calls, handing each parsed reply to the
-scheduler.  The driver task sleeps until the scheduler's next wakeup or until
-poked (a reply arrived, a command came in) and then runs it: all probing
-happens in that one task, with no await per packet.  Send times are taken
-right at ``sendto``.
+scheduler (the driver's :class:`~scamperd.engine.packetio.Receiver`), and
+the driver drains every socket right after its send bursts (:meth:`RawIO.drain`).
+Send times are taken right at ``sendto``.
 
 A probe with ``via`` set leaves on the datalink instead (datalink.py: the
 first-hop router of ``-r``, spoofed sources, ``-O dltx``).  Tasks that need
 to see replies before IP reassembly (ping ``-M``/``-O tbt``) ask for the
-datalink view with :meth:`Engine.want_datalink`: a PF_PACKET socket is then
+datalink view (the driver's ``want_datalink``): a PF_PACKET socket is then
 read too, and what it sees goes to those tasks only (marked ``Reply.dl``),
 so no other task gets a reply twice.
 
@@ -48,27 +47,22 @@ import fcntl
 import socket
 import struct
 import time
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
 
 import trio
 
 from . import datalink
-from .dns import Resolver
+from .packetio import REAL_CLOCK, Clock, Receiver, checked_ifmtu
 from .packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
     MalformedPacket,
     Reply,
     parse_datalink,
     parse_ipv4,
     parse_ipv6_payload,
 )
-from .scheduler import Scheduler, reply_keys
-from .task import MatchKey, Probe
+from .task import Probe
 
 # Linux socket option numbers the socket module does not export everywhere.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -131,7 +125,10 @@ def _drop_all(sock: socket.socket) -> None:
 
 
 class RawIO:
-    """The engine's sockets: send and receive, with kernel timestamps."""
+    """The engine's sockets: send and receive, with kernel timestamps (the
+    real :class:`~scamperd.engine.packetio.PacketIO`)."""
+
+    clock: Clock = REAL_CLOCK
 
     def __init__(self) -> None:
         self._send4: socket.socket | None = None
@@ -150,6 +147,18 @@ class RawIO:
         self._ifindex: dict[str, int] = {}
         self.malformed = 0
         self.received = 0
+        # the receive side, while run() runs: its nursery and where replies go
+        self._nursery: trio.Nursery | None = None
+        self._receiver: Receiver | None = None
+        self._listening: set[tuple[int, int]] = set()
+        self._dl_on = False
+        self._dl_scope: trio.CancelScope | None = None
+
+    def open(self) -> None:
+        """The send sockets and the ICMP receive socket: a daemon without
+        privileges fails here, before it serves anyone."""
+        self.open_send()
+        self.open_recv(socket.AF_INET, IPPROTO_ICMP)
 
     # -- sending ------------------------------------------------------------
 
@@ -202,12 +211,16 @@ class RawIO:
         ifr = struct.pack("16si", socket.if_indextoname(ifindex).encode(), 0)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             ifr = fcntl.ioctl(s.fileno(), SIOCGIFMTU, ifr)
-        mtu = int(struct.unpack_from("i", ifr, 16)[0])
-        if not 0 <= mtu <= 65535:
-            # scamper_if_getmtu(): an MTU no IP packet can fill (lo's
-            # 65536) is an error, so PMTUD is skipped, as scamper does
-            raise OSError(0, f"invalid MTU {mtu}")
-        return mtu
+        return checked_ifmtu(int(struct.unpack_from("i", ifr, 16)[0]))
+
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def ifname(ifindex: int) -> str | None:
+        """The interface name scamper records for a reply (if_indextoname)."""
+        try:
+            return socket.if_indextoname(ifindex)
+        except OSError:
+            return None
 
     def local_error(self, src: bytes) -> OSError | None:
         """Why ``src`` is not an address of this host (None when it is):
@@ -496,172 +509,60 @@ class RawIO:
         self._send4 = self._send6 = self._icmp6 = self.dl_rx = None
         self.recv_socks.clear()
 
+    # -- the receive tasks ------------------------------------------------------
 
-
-
-def ns_to_trio(t: int) -> float:
-    """An epoch-ns deadline on trio's clock."""
-    return trio.current_time() + (t - time.time_ns()) / 1e9
-
-
-class Engine:
-    """The shared probe engine: one scheduler, the sockets, the trio tasks."""
-
-    def __init__(self, *, pps: int = 20, window: int = 0,
-                 on_finished: Callable[[object], None] | None = None,
-                 io: RawIO | None = None) -> None:
-        self.io = io if io is not None else RawIO()
-        self._on_finished = on_finished
-        self.sched = Scheduler(send=self.io.send, on_finished=self._finished,
-                               pps=pps, window=window)
-        self._wake = trio.Event()
-        # When the driver means to wake next (epoch ns; None: not until poked),
-        # so a reply wakes it only when it makes something due sooner.
-        self._planned: int | None = None
-        self._nursery: trio.Nursery | None = None
-        self._listening: set[tuple[int, int]] = set()
-        self.finished_cb: dict[object, Callable[[object], None]] = {}
-        # finished tasks go here with the fault, if any (sources use this)
-        self._watch: dict[object, Callable[[Any, BaseException | None], None]] = {}
-        # tasks reading the datalink, and how many of them want each key
-        self._dl_tasks: dict[object, tuple[MatchKey, ...]] = {}
-        self._dl_keys: dict[MatchKey, int] = {}
-        self._dl_scope: trio.CancelScope | None = None
-        # PTR lookups (trace -O ptr); the control session sets its nameserver
-        self.resolver = Resolver()
-
-    def want_datalink(self, task: object, keys: tuple[MatchKey, ...]) -> None:
-        """Give ``task`` the replies the datalink sees under ``keys`` (as
-        :class:`Reply` with ``dl`` set), until it finishes."""
-        if task in self._dl_tasks:
-            return
-        self._dl_tasks[task] = keys
-        for k in keys:
-            self._dl_keys[k] = self._dl_keys.get(k, 0) + 1
-        self._start_dl()
-
-    def _start_dl(self) -> None:
-        if self._dl_scope is None and self._nursery is not None and self._dl_tasks:
-            sock = self.io.open_dl_rx()
-            self._dl_scope = trio.CancelScope()
-            self._nursery.start_soon(self._dl_loop, sock, self._dl_scope)
-
-    def _drop_datalink(self, task: object) -> None:
-        for k in self._dl_tasks.pop(task, ()):
-            n = self._dl_keys.get(k, 0) - 1
-            if n > 0:
-                self._dl_keys[k] = n
-            else:
-                self._dl_keys.pop(k, None)
-        if not self._dl_tasks and self._dl_scope is not None:
-            # nobody reads the datalink any more: stop seeing every frame
-            self._dl_scope.cancel()
+    async def run(self, receiver: Receiver, *,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Read replies and hand them to ``receiver`` until cancelled."""
+        self._receiver = receiver
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self.listen(False, IPPROTO_ICMP)
+                try:
+                    self.listen(True, IPPROTO_ICMPV6)
+                except OSError:
+                    pass
+                self._start_dl()
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            self._receiver = None
+            self._listening.clear()
             self._dl_scope = None
-            self.io.dl_rx = None  # the loop closes it; a new reader opens another
+            self.close()
 
-    def watch(self, task: Any, cb: Callable[[Any, BaseException | None], None]) -> None:
-        """Call ``cb(task, fault)`` when ``task`` finishes; ``fault`` is the
-        exception it raised if the scheduler ended it for one."""
-        self._watch[task] = cb
-
-    def forget(self, task: object) -> None:
-        """A task that was built but will never run: drop what was
-        registered for it (its watch, its datalink interest)."""
-        self._watch.pop(task, None)
-        self.finished_cb.pop(task, None)
-        if self._dl_tasks:
-            self._drop_datalink(task)
-
-    def _finished(self, task: object, fault: BaseException | None = None) -> None:
-        if self._dl_tasks:
-            self._drop_datalink(task)
-        watcher = self._watch.pop(task, None)
-        if watcher is not None:
-            watcher(task, fault)
-            return
-        cb = self.finished_cb.pop(task, None)
-        if cb is not None:
-            cb(task)
-        elif self._on_finished is not None:
-            self._on_finished(task)
-
-    def _replies_handled(self) -> None:
-        """Wake the driver if the replies just handed over made something
-        due before it planned to wake: a probe to send, a window slot or a
-        held task freed by a task that finished.  Most replies only settle a
-        probe (a ping then waits for its next probe or its timeout as
-        before), and waking the driver for nothing costs a trio reschedule,
-        a scheduler pass and a fresh timeout per reply."""
-        t = self.sched.next_wakeup(time.time_ns())
-        planned = self._planned
-        if t is not None and (planned is None or t < planned):
-            self._wake.set()
-
-    def poke(self) -> None:
-        """Something changed (a new command, a halt): run the scheduler soon."""
-        self._wake.set()
-
-    def listen(self, family: int, proto: int) -> None:
+    def listen(self, v6: bool, proto: int) -> None:
         """Make sure replies of this protocol and family are being read."""
-        key = (family, proto)
+        key = (socket.AF_INET6 if v6 else socket.AF_INET, proto)
         if key in self._listening or self._nursery is None:
             return
-        sock = self.io.open_recv(family, proto)
+        sock = self.open_recv(*key)
         self._listening.add(key)
-        self._nursery.start_soon(self._recv_loop, sock, family, proto)
-
-    # -- the Host interface (scamperd.engine.task.Host) the factories see ------
-
-    def src_for(self, dst: bytes) -> bytes:
-        return self.io.src_for(dst)
-
-    def local_error(self, src: bytes) -> OSError | None:
-        return self.io.local_error(src)
-
-    def ifmtu_for(self, dst: bytes) -> int:
-        return self.io.ifmtu_for(dst)
-
-    @staticmethod
-    @lru_cache(maxsize=256)
-    def ifname(ifindex: int) -> str | None:
-        """The interface name scamper records for a reply (if_indextoname)."""
-        try:
-            return socket.if_indextoname(ifindex)
-        except OSError:
-            return None
-
-    def ptr(self, addr: bytes, callback: Callable[[str | None], None]) -> bool:
-        return self.resolver.ptr(addr, callback)
-
-    def listen_for(self, v6: bool, proto: int) -> None:
-        """Replies to a probe of ``proto`` come back as that protocol or as
-        ICMP errors, so both are read."""
-        fam = socket.AF_INET6 if v6 else socket.AF_INET
-        self.listen(fam, IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP)
-        if proto in (IPPROTO_TCP, IPPROTO_UDP):
-            self.listen(fam, proto)
+        self._nursery.start_soon(self._recv_loop, sock, *key)
 
     def _drain(self, sock: socket.socket, family: int, proto: int) -> tuple[bool, bool]:
         """Hand up to _DRAIN waiting replies to the scheduler: (any handed
         over, _DRAIN reached with more perhaps waiting)."""
-        io = self.io
-        sched = self.sched
+        assert self._receiver is not None
+        deliver = self._receiver.reply
         got = False
         for _ in range(_DRAIN):
             try:
-                reply = io.read_one(sock, family, proto)
+                reply = self.read_one(sock, family, proto)
             except MalformedPacket:
-                io.malformed += 1
+                self.malformed += 1
                 continue
             except OSError:
                 break
             if reply is None:
                 return got, False
-            sched.reply(reply, time.time_ns())
+            deliver(reply, time.time_ns())
             got = True
         return got, True
 
-    def _drain_listening(self) -> None:
+    def drain(self) -> None:
         """Read the replies already waiting, from the driver after it sent.
 
         A probe to a nearby host is usually answered before ``sendto``
@@ -674,13 +575,15 @@ class Engine:
         driver waiting on a timerfd and every socket in one epoll set was
         tried too and lost: 392-394 against 359-371 us/ping.)
         """
-        socks = self.io.recv_socks
+        socks = self.recv_socks
         for key in tuple(self._listening):  # a reply's callbacks may listen()
             sock = socks.get(key)
             if sock is not None:
                 self._drain(sock, *key)
 
     async def _recv_loop(self, sock: socket.socket, family: int, proto: int) -> None:
+        assert self._receiver is not None
+        handled = self._receiver.handled
         while True:
             await trio.lowlevel.wait_readable(sock)
             got, more = self._drain(sock, family, proto)
@@ -689,7 +592,26 @@ class Engine:
                 # first (otherwise wait_readable, next, is the checkpoint)
                 await trio.lowlevel.checkpoint()
             if got:
-                self._replies_handled()
+                handled()
+
+    # -- the datalink view --------------------------------------------------------
+
+    def datalink(self, on: bool) -> None:
+        """Read the datalink (``on``) or stop: a PF_PACKET socket sees every
+        frame on the host, so it is open only while a task wants it."""
+        self._dl_on = on
+        if on:
+            self._start_dl()
+        elif self._dl_scope is not None:
+            self._dl_scope.cancel()
+            self._dl_scope = None
+            self.dl_rx = None  # the loop closes it; a new reader opens another
+
+    def _start_dl(self) -> None:
+        if self._dl_scope is None and self._nursery is not None and self._dl_on:
+            sock = self.open_dl_rx()
+            self._dl_scope = trio.CancelScope()
+            self._nursery.start_soon(self._dl_loop, sock, self._dl_scope)
 
     async def _dl_loop(self, sock: socket.socket, scope: trio.CancelScope) -> None:
         try:
@@ -698,68 +620,30 @@ class Engine:
         finally:
             trio.lowlevel.notify_closing(sock)
             sock.close()
-            if self.io.dl_rx is sock:
-                self.io.dl_rx = None
+            if self.dl_rx is sock:
+                self.dl_rx = None
 
     async def _dl_read(self, sock: socket.socket) -> None:
-        io = self.io
-        sched = self.sched
-        wanted = self._dl_keys
+        assert self._receiver is not None
+        deliver = self._receiver.dl_reply
+        handled = self._receiver.handled
         while True:
             await trio.lowlevel.wait_readable(sock)
             got = False
             for _ in range(_DRAIN):
                 try:
-                    reply = io.read_dl(sock)
+                    reply = self.read_dl(sock)
                 except MalformedPacket:
-                    io.malformed += 1
+                    self.malformed += 1
                     continue
                 except OSError:
                     break
                 if reply is None:
                     break
-                if reply is False or not wanted:
-                    continue
-                assert isinstance(reply, Reply)
-                if any(k in wanted for k in reply_keys(reply)):
-                    sched.reply(reply, time.time_ns())
-                    got = True
+                if reply is not False:
+                    assert isinstance(reply, Reply)
+                    got = deliver(reply, time.time_ns()) or got
             else:
                 await trio.lowlevel.checkpoint()  # as in _recv_loop
             if got:
-                self._replies_handled()
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Open the sockets and drive the scheduler until cancelled."""
-        self.io.open_send()
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                self.listen(socket.AF_INET, IPPROTO_ICMP)
-                try:
-                    self.listen(socket.AF_INET6, IPPROTO_ICMPV6)
-                except OSError:
-                    pass
-                self._start_dl()
-                await nursery.start(self.resolver.run)
-                task_status.started()
-                sched = self.sched
-                io = self.io
-                while True:
-                    sched.run(time.time_ns())
-                    self._drain_listening()
-                    now = time.time_ns()
-                    t = sched.next_wakeup(now)
-                    x = io.expire(now)
-                    if x is not None and (t is None or x < t):
-                        t = x
-                    self._planned = t
-                    deadline = ns_to_trio(t) if t is not None else float("inf")
-                    with trio.move_on_at(deadline):
-                        await self._wake.wait()
-                    self._wake = trio.Event()
-        finally:
-            self._nursery = None
-            self._listening.clear()
-            self._dl_scope = None
-            self.io.close()
+                handled()

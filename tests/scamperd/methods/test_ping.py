@@ -664,7 +664,7 @@ _NETNS_SCRIPT = r"""
 import sys, time, trio, warts
 from protocol.commands.base import CommandContext
 from protocol.commands.ping import parse_ping
-from scamperd.engine.io import Engine
+from scamperd.engine.driver import Engine
 from scamperd.methods.ping import make_ping_task
 
 async def main():

@@ -402,7 +402,7 @@ sys.path.insert(0, ".")
 import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.ping import parse_ping
-from scamperd.engine.io import Engine
+from scamperd.engine.driver import Engine
 from scamperd.methods.ping import make_ping_task
 
 async def main():
@@ -437,7 +437,7 @@ sys.path.insert(0, ".")
 import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.ping import parse_ping
-from scamperd.engine.io import Engine
+from scamperd.engine.driver import Engine
 from scamperd.methods.ping import make_ping_task
 
 async def main():

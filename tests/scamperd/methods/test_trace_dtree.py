@@ -277,7 +277,7 @@ _SEQ_SCRIPT = r"""
 import base64, os, sys, time, trio, warts
 from protocol.commands.base import CommandContext
 from protocol.commands.trace import parse_trace
-from scamperd.engine.io import Engine
+from scamperd.engine.driver import Engine
 from scamperd.methods.trace import make_trace_task
 
 async def main():

@@ -359,7 +359,7 @@ import base64, os, sys, time, trio, warts
 from protocol.commands.base import CommandContext
 from protocol import Attach, Command, Data, Done, Ok
 from protocol.commands.trace import parse_trace
-from scamperd.engine.io import Engine
+from scamperd.engine.driver import Engine
 from scamperd.methods.trace import make_trace_task
 
 async def main():
