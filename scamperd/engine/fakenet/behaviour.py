@@ -1,0 +1,116 @@
+"""A fake network's behaviours: small pieces chosen by name from tables.
+
+A node names its IP-ID behaviour (``Node.ipid``) and its ECMP balancer
+(``Node.balancer``); the network makes one of each per node, seeded from
+the topology's seed and the node's name, so a run is the same every time.
+A new behaviour (byte-swapped or wrapping IP-IDs, per-packet balancing,
+path changes) is one class and one table entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from typing import Protocol
+
+from .forge import ProbeView
+
+
+def seeded(seed: int, *parts: str) -> random.Random:
+    """A generator of its own for one behaviour of one node."""
+    return random.Random(":".join((str(seed), *parts)))
+
+
+# -- IP-IDs -------------------------------------------------------------------
+
+
+class IpidSource(Protocol):
+    def next(self) -> int:
+        """The IP-ID of the next packet the node sends."""
+        ...
+
+
+class Counter:
+    """One counter for every packet the node sends, from a seeded start, as
+    most routers' IP-IDs are (what dealias and ping's ipid checks see)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.value = rng.randrange(0x10000)
+
+    def next(self) -> int:
+        self.value = (self.value + 1) & 0xFFFF
+        return self.value
+
+
+class Zero:
+    """IP-ID 0 on every packet (Linux with DF set, many hosts)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        pass
+
+    def next(self) -> int:
+        return 0
+
+
+class Random:
+    """A fresh random IP-ID per packet (OpenBSD, some firewalls)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def next(self) -> int:
+        return self.rng.randrange(0x10000)
+
+
+IPID: dict[str, Callable[[random.Random], IpidSource]] = {
+    "counter": Counter,
+    "zero": Zero,
+    "random": Random,
+}
+
+
+# -- ECMP ---------------------------------------------------------------------
+
+
+def flow_key(v: ProbeView) -> bytes:
+    """The fields a router hashes to keep a flow on one path: addresses,
+    protocol, the IPv6 flow label, and the first 4 transport bytes -- the
+    ports for UDP and TCP, type, code and checksum for ICMP -- plus the
+    ICMP id.  Paris traceroute holds all of these constant; classic
+    traceroute varies the ports or the checksum, so its probes spread."""
+    return b"".join((v.src, v.dst, bytes((v.proto,)), v.flow.to_bytes(3, "big"),
+                     v.ports[:4], v.ports[4:6] if v.proto in (1, 58) else b""))
+
+
+class Balancer(Protocol):
+    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+        """The next hop, of ``options``, for probe ``v``."""
+        ...
+
+
+class PerFlow:
+    """A hash of the flow fields, salted per router, picks the next hop."""
+
+    def __init__(self, seed: int, name: str) -> None:
+        self.salt = f"{seed}:{name}".encode()
+
+    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+        h = hashlib.blake2b(flow_key(v), digest_size=8, key=self.salt[:64]).digest()
+        return options[int.from_bytes(h, "big") % len(options)]
+
+
+BALANCERS: dict[str, Callable[[int, str], Balancer]] = {
+    "per-flow": PerFlow,
+}
+
+
+class Loss:
+    """Deterministic loss on the link into a node: a seeded draw per probe."""
+
+    def __init__(self, rate: float, rng: random.Random) -> None:
+        self.rate = rate
+        self.rng = rng
+
+    def drops(self) -> bool:
+        return self.rate > 0 and self.rng.random() < self.rate

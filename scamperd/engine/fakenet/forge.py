@@ -1,0 +1,179 @@
+"""Reply packets forged the way hosts and routers build them, and read back
+the way the engine's raw sockets deliver them.
+
+Everything here makes whole IP packets with scamperd.engine.packets and
+parses them with its parse functions (:func:`as_received`), so a forged
+reply is a real :class:`~scamperd.engine.packets.Reply` and the engine's
+matching and the methods' exact checks see what they would see on a wire.
+The fake network answers with these, and the method tests forge their
+replies with them too (one set of forgers for every test).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .. import packets as P
+
+_HDR4 = struct.Struct(">BBHHHBBH4s4s")
+_HDR6 = struct.Struct(">IHBB16s16s")
+_ICMP = struct.Struct(">BBHHH")
+_TCP = struct.Struct(">HHIIBB")
+
+# RFC 1812 4.3.2.3 / RFC 4443 2.4(c): an ICMP error is at most 576 bytes
+# (IPv4) or the minimum MTU (IPv6), and quotes as much of the offending
+# packet as fits, as Linux does.
+QUOTE_MAX = {False: 576 - 20 - 8, True: 1280 - 40 - 8}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeView:
+    """The fields of an IP packet a router or host looks at."""
+
+    v6: bool
+    src: bytes
+    dst: bytes
+    proto: int
+    ttl: int
+    tos: int
+    ipid: int
+    df: bool
+    flow: int
+    size: int
+    off: int           # where the transport header starts
+    ports: bytes       # the first 8 bytes of the transport header (zeros if short)
+
+    @property
+    def icmp(self) -> tuple[int, int, int, int, int]:
+        """(type, code, checksum, id, seq)."""
+        return _ICMP.unpack(self.ports)
+
+    @property
+    def sport(self) -> int:
+        return int(struct.unpack_from(">H", self.ports)[0])
+
+    @property
+    def dport(self) -> int:
+        return int(struct.unpack_from(">H", self.ports, 2)[0])
+
+
+def view(pkt: bytes) -> ProbeView:
+    """Read a whole IP packet's headers (MalformedPacket if they are not there)."""
+    if len(pkt) >= 40 and pkt[0] >> 4 == 6:
+        first, plen, nxt, hlim, src, dst = _HDR6.unpack_from(pkt)
+        ports = pkt[40:48].ljust(8, b"\0")
+        return ProbeView(True, src, dst, nxt, hlim, (first >> 20) & 0xFF, 0, True,
+                         first & 0xFFFFF, 40 + plen, 40, ports)
+    if len(pkt) >= 20 and pkt[0] >> 4 == 4:
+        vhl, tos, total, ipid, frag, ttl, proto, _, src, dst = _HDR4.unpack_from(pkt)
+        ihl = (vhl & 0x0F) * 4
+        ports = pkt[ihl:ihl + 8].ljust(8, b"\0")
+        return ProbeView(False, src, dst, proto, ttl, tos, ipid, bool(frag & 0x4000), 0,
+                         total, ihl, ports)
+    raise P.MalformedPacket("not an IP packet")
+
+
+def with_ttl(pkt: bytes, ttl: int) -> bytes:
+    """``pkt`` as it arrives with ``ttl`` left (the IPv4 checksum redone)."""
+    if pkt[0] >> 4 == 6:
+        return pkt[:7] + bytes((ttl,)) + pkt[8:]
+    ihl = (pkt[0] & 0x0F) * 4
+    hdr = pkt[:8] + bytes((ttl,)) + pkt[9:10] + b"\0\0" + pkt[12:ihl]
+    return hdr[:10] + struct.pack(">H", P.checksum(hdr)) + hdr[12:] + pkt[ihl:]
+
+
+def icmp_msg(typ: int, code: int, rest: bytes, data: bytes, *, src: bytes = b"",
+             dst: bytes = b"") -> bytes:
+    """An ICMP or (with 16-byte ``src`` and ``dst``) ICMPv6 message with its
+    checksum: type, code, the 4 bytes after the checksum, then ``data``."""
+    body = struct.pack(">BBH", typ, code, 0) + rest + data
+    init = P.pseudo_sum(src, dst, P.IPPROTO_ICMPV6, len(body)) if len(dst) == 16 else 0
+    return body[:2] + struct.pack(">H", P.checksum(body, init)) + body[4:]
+
+
+def ip(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int, ipid: int = 0,
+       tos: int = 0, df: bool = False, options: bytes = b"") -> bytes:
+    """A whole reply packet (IPv4 or IPv6 by the addresses)."""
+    return P.build_ip(src, dst, proto, payload, ttl=ttl, tos=tos, ipid=ipid, df=df,
+                      options=options)
+
+
+def icmp_error(frm: bytes, quote: bytes, typ: int, code: int, *, rest: bytes = bytes(4),
+               ttl: int = 64, ipid: int = 0) -> bytes:
+    """An ICMP error from ``frm`` to the quoted packet's source, quoting as
+    much of it as an error may carry."""
+    v6 = len(frm) == 16
+    to = quote[8:24] if v6 else quote[12:16]
+    body = icmp_msg(typ, code, rest, quote[:QUOTE_MAX[v6]], src=frm, dst=to)
+    proto = P.IPPROTO_ICMPV6 if v6 else P.IPPROTO_ICMP
+    return ip(frm, to, proto, body, ttl=ttl, ipid=ipid)
+
+
+def time_exceeded(frm: bytes, quote: bytes, *, ttl: int = 64, ipid: int = 0) -> bytes:
+    v6 = len(frm) == 16
+    return icmp_error(frm, quote, P.Icmp6.TIME_EXCEEDED if v6 else P.Icmp4.TIMXCEED, 0,
+                      ttl=ttl, ipid=ipid)
+
+
+def port_unreachable(frm: bytes, quote: bytes, *, ttl: int = 64, ipid: int = 0) -> bytes:
+    if len(frm) == 16:
+        return icmp_error(frm, quote, P.Icmp6.DST_UNREACH, 4, ttl=ttl, ipid=ipid)
+    return icmp_error(frm, quote, P.Icmp4.UNREACH, 3, ttl=ttl, ipid=ipid)
+
+
+def too_big(frm: bytes, quote: bytes, mtu: int, *, ttl: int = 64, ipid: int = 0) -> bytes:
+    """Fragmentation needed (RFC 1191) or packet too big (RFC 4443 3.2)."""
+    if len(frm) == 16:
+        return icmp_error(frm, quote, P.Icmp6.PACKET_TOO_BIG, 0,
+                          rest=struct.pack(">I", mtu), ttl=ttl, ipid=ipid)
+    return icmp_error(frm, quote, P.Icmp4.UNREACH, 4, rest=struct.pack(">HH", 0, mtu),
+                      ttl=ttl, ipid=ipid)
+
+
+def echo_reply(probe: bytes, *, frm: bytes | None = None, ttl: int = 64, ipid: int = 0,
+               tos: int = 0) -> bytes:
+    """The echo reply to an echo request: same id, sequence and data."""
+    v = view(probe)
+    frm = v.dst if frm is None else frm
+    icmp = probe[v.off:v.size]
+    typ = P.Icmp6.ECHO_REPLY if v.v6 else P.Icmp4.ECHOREPLY
+    body = icmp_msg(typ, 0, icmp[4:8], icmp[8:], src=frm, dst=v.src)
+    return ip(frm, v.src, v.proto, body, ttl=ttl, ipid=ipid, tos=tos)
+
+
+def tcp_reply(probe: bytes, flags: int, *, seq: int = 0, ack: int | None = None,
+              ttl: int = 64, ipid: int = 0) -> bytes:
+    """A segment back from the probe's destination port to its source port;
+    ``ack`` defaults to the probe's sequence number plus one."""
+    v = view(probe)
+    sport, dport, pseq, _pack, _doff, _fl = _TCP.unpack_from(probe.ljust(v.off + 14, b"\0"),
+                                                            v.off)
+    seg = P.build_tcp(v.dst, v.src, dport, sport, seq=seq,
+                      ack=pseq + 1 if ack is None else ack, flags=flags)
+    return ip(v.dst, v.src, P.IPPROTO_TCP, seg, ttl=ttl, ipid=ipid)
+
+
+def tcp_answer(probe: bytes, open_ports: tuple[int, ...], *, isn: int = 0, ttl: int = 64,
+               ipid: int = 0) -> bytes:
+    """How a host's TCP answers a probe (RFC 9293 3.10.7.1): a SYN to an
+    open port gets a SYN-ACK; any other SYN a RST-ACK; a segment with ACK a
+    RST whose sequence number is that ACK."""
+    v = view(probe)
+    _sp, dport, _seq, pack, _doff, flags = _TCP.unpack_from(probe.ljust(v.off + 14, b"\0"),
+                                                            v.off)
+    if flags & P.TcpFlag.ACK:
+        return tcp_reply(probe, P.TcpFlag.RST, seq=pack, ack=0, ttl=ttl, ipid=ipid)
+    if flags & P.TcpFlag.SYN and dport in open_ports:
+        return tcp_reply(probe, P.TcpFlag.SYN | P.TcpFlag.ACK, seq=isn, ttl=ttl, ipid=ipid)
+    return tcp_reply(probe, P.TcpFlag.RST | P.TcpFlag.ACK, ttl=ttl, ipid=ipid)
+
+
+def as_received(pkt: bytes, rx_ns: int, ifindex: int = 0) -> P.Reply:
+    """``pkt`` parsed as the engine's raw sockets hand it over: IPv4 whole,
+    IPv6 as the payload plus what the kernel gives in ancillary data."""
+    v = view(pkt)
+    if not v.v6:
+        return P.parse_ipv4(pkt, rx_ns, ifindex)
+    return P.parse_ipv6_payload(v.proto, pkt[40:v.size], v.src, v.dst, v.ttl, v.tos, rx_ns,
+                                ifindex)

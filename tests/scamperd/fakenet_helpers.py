@@ -1,0 +1,97 @@
+"""The fake networks the daemon tests run on, and how to start one.
+
+:func:`bed` mirrors tests/testbed.py's namespaces in shape: a vantage point,
+five routers with two ECMP splits, a destination five hops out, an MTU
+bottleneck in front of it, the host's loopback; its addresses are
+documentation prefixes.  In process, :func:`fake_io` hands the engine that
+network (``serve(cfg, make_io=...)``, ``cli.run(cfg, make_io=...)``); in
+another process, :func:`fakenet_argv` runs scamperd's own main on it.
+Nothing here needs root, and nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from scamperd.daemon import serve
+from scamperd.engine.fakenet import FakeIO, Iface, Node, Route, Topology, loopback
+from scamperd.engine.packetio import PacketIO
+
+VP4, VP6 = "192.0.2.1", "2001:db8::1"
+DST4, DST6 = "198.51.100.10", "2001:db8:6::10"
+BIG4, BIG6 = "198.51.100.20", "2001:db8:6::20"  # behind the 1400-byte link
+UNROUTABLE = ("127.255.255.255", "255.255.255.255", "ff02::1")
+ROUTERS = ("r1", ("r2a", "r2b"), "r3", ("r4a", "r4b"), "r5")
+DELAY_US = 100  # one-way, per link: the RTT to depth d is 2 * 100 us * (d + 1)
+BOTTLENECK = 1400
+
+
+def _router(name: str, n: int, k: int, prev: tuple[str, ...]) -> Node:
+    """Router ``k`` of stage ``n``, whose interface towards each of ``prev``
+    has its own address."""
+    ifaces = {p: (f"203.0.113.{n * 20 + k * 5 + i}",
+                  str(ipaddress.ip_address(f"2001:db8:{n}:{k}::{i + 1}")))
+              for i, p in enumerate(prev)}
+    return Node(name, ifaces, delay_us=DELAY_US)
+
+
+def router_addrs(v6: bool) -> dict[str, set[str]]:
+    """Every address each router may answer from, by router."""
+    return {n.name: {a for a in n.addrs() if (":" in a) == v6}
+            for n in bed().nodes.values() if n.name.startswith("r")}
+
+
+def bed(*, seed: int = 1, loss: float = 0.0) -> Topology:
+    nodes: dict[str, Node] = {}
+    prev: tuple[str, ...] = ("vp",)
+    stages = []
+    for n, stage in enumerate(ROUTERS, 1):
+        names = (stage,) if isinstance(stage, str) else stage
+        for k, name in enumerate(names):
+            nodes[name] = _router(name, n, k, prev)
+        stages.append(names)
+        prev = names
+    nodes["dst"] = Node("dst", {"r5": (DST4, DST6)}, delay_us=DELAY_US, loss=loss)
+    nodes["big"] = Node("big", {"r5": (BIG4, BIG6)}, delay_us=DELAY_US, mtu=BOTTLENECK)
+    eth0 = Iface("eth0", 2, 1500, (VP4, VP6))
+    ifaces, lo_routes = loopback((eth0,))
+    routes = (*lo_routes,
+              Route("198.51.100.0/24", tuple(stages), hosts=False),
+              Route("2001:db8:6::/48", tuple(stages), hosts=False),
+              # the routers' own addresses: reached along the same path
+              Route("203.0.113.0/24", tuple(stages), hosts=False),
+              Route("2001:db8::/32", tuple(stages), hosts=False))
+    return Topology(ifaces, nodes, routes, seed=seed,
+                    unroutable=(("127.255.255.255/32", errno.EACCES),
+                                ("255.255.255.255/32", errno.EACCES),
+                                ("ff00::/8", errno.ENETUNREACH)))
+
+
+def rtt_us(depth: int) -> int:
+    """The scripted RTT to the node ``depth`` routers away."""
+    return 2 * DELAY_US * (depth + 1)
+
+
+def fake_io(topology: Topology | None = None) -> Callable[[], PacketIO]:
+    """A ``make_io`` for serve() and cli.run(): the fake network (bed() by default)."""
+    topo = topology if topology is not None else bed()
+    return lambda: FakeIO(topo)
+
+
+def serve_fake(topology: Topology | None = None) -> Callable[..., Any]:
+    """serve(), on a fake network, for ``nursery.start(serve_fake(), cfg)``."""
+    return partial(serve, make_io=fake_io(topology))
+
+
+def fakenet_argv(tmp: Path, *args: str, topology: Topology | None = None) -> list[str]:
+    """The command line of a scamperd process on a fake network (bed() by default)."""
+    path = tmp / "topology.json"
+    path.write_text(json.dumps((topology or bed()).to_dict()))
+    return [sys.executable, "-m", "scamperd.engine.fakenet", str(path), *args]
