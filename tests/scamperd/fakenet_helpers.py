@@ -14,11 +14,14 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import socket
 import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from scamperd.daemon import serve
 from scamperd.engine.fakenet import FakeIO, Iface, Node, Route, Topology, loopback
@@ -95,3 +98,25 @@ def fakenet_argv(tmp: Path, *args: str, topology: Topology | None = None) -> lis
     path = tmp / "topology.json"
     path.write_text(json.dumps((topology or bed()).to_dict()))
     return [sys.executable, "-m", "scamperd.engine.fakenet", str(path), *args]
+
+
+def raw_socket_problem() -> str | None:
+    """Why the real engine cannot run here (None: it can)."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    except OSError as e:
+        return f"the engine needs raw sockets (root): {e}"
+    return None
+
+
+# How a test starts scamperd as a process: on the fake network always, and
+# on raw sockets too where they can be opened.
+LAUNCHERS = ["fakenet", pytest.param("raw", marks=pytest.mark.skipif(
+    raw_socket_problem() is not None, reason=str(raw_socket_problem())))]
+
+
+def scamperd_cmd(launcher: str, tmp: Path) -> list[str]:
+    """The start of a scamperd command line for ``launcher`` (LAUNCHERS)."""
+    if launcher == "fakenet":
+        return fakenet_argv(tmp)
+    return [sys.executable, "-m", "scamperd"]

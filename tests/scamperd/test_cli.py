@@ -6,9 +6,7 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import warts
 from scamperd.cli import Progress, run
 from scamperd.config import parse_args
 from tests.scamperd.daemon_helpers import SC_WARTS2JSON
+from tests.scamperd.fakenet_helpers import LAUNCHERS, scamperd_cmd
 
 
 class _Tty(io.StringIO):
@@ -52,14 +51,6 @@ def test_cli_progress_line_on_terminal_only() -> None:
 # --- an interrupted one-shot run ------------------------------------------------
 
 
-def _raw_socket_problem() -> str | None:
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
-    except OSError as e:
-        return f"a one-shot run opens raw sockets (root): {e}"
-    return None
-
-
 def _records_so_far(path: Path, outtype: str) -> list[str]:
     """The record types in the outfile, or [] while a record is half written."""
     try:
@@ -71,17 +62,17 @@ def _records_so_far(path: Path, outtype: str) -> list[str]:
         return []
 
 
-@pytest.mark.skipif(_raw_socket_problem() is not None, reason=str(_raw_socket_problem()))
+@pytest.mark.parametrize("launcher", LAUNCHERS)
 @pytest.mark.parametrize("outtype", ["warts", "json"])
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_cli_interrupted_run_exits_like_a_signal_with_readable_output(
-        tmp_path: Path, outtype: str, sig: signal.Signals, status: int) -> None:
+        tmp_path: Path, outtype: str, sig: signal.Signals, status: int, launcher: str) -> None:
     # Debian's scamper, killed mid-run: the shell reports 143 (SIGTERM) or
     # 130 (SIGINT), and its warts file holds list, cycle-start and the
     # finished results, no cycle-stop; sc_warts2json reads it.
     out = tmp_path / f"out.{outtype}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scamperd", "-O", outtype, "-o", str(out),
+        [*scamperd_cmd(launcher, tmp_path), "-O", outtype, "-o", str(out),
          "-I", "ping -c 1 127.0.0.1", "-I", "ping -c 100 -i 1 127.0.0.1"],
         stderr=subprocess.PIPE, text=True)
     try:

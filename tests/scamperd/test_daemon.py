@@ -2,8 +2,10 @@
 spoken to line by line the way nc would, DATA blocks decoded with warts.
 
 No packets are sent: measurements run through a fake ping method that only
-waits (registered per test), but the engine opens its raw sockets, so the
-tests need root and skip without it.
+waits (registered per test), and the engine runs on the fake network
+(tests/scamperd/fakenet_helpers.py), so no root is needed.  The tests that
+start scamperd as a process run it on the fake network, and once more on
+raw sockets when they can be opened (root): the proof on real packets.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from scamperd.daemon import DaemonError, Serving, serve
 from scamperd.engine.io import RawIO
 from warts.types.ping import Ping
 
+from .fakenet_helpers import LAUNCHERS, fake_io, scamperd_cmd, serve_fake
 from .trio_client import (
     TIMEOUT,
     Client,
@@ -40,11 +43,7 @@ from .trio_client import (
     ask,
     attach_client,
     collect,
-    raw_socket_problem,
 )
-
-pytestmark = pytest.mark.skipif(raw_socket_problem() is not None,
-                                reason=str(raw_socket_problem()))
 
 NO_TYPE = "could not determine command type"
 
@@ -67,7 +66,7 @@ def no_ping(monkeypatch: pytest.MonkeyPatch) -> None:
 async def daemon(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[Serving]:
     cfg = Config(ctrl_unix=str(tmp_path / "ctl.sock"), ctrl_inet=("127.0.0.1", 0),
                  command="trace", monitorname=None)
-    serving: Serving = await nursery.start(serve, cfg)
+    serving: Serving = await nursery.start(serve_fake(), cfg)
     yield serving
 
 
@@ -287,7 +286,7 @@ async def test_daemon_eof_abandons_tasks(daemon: Serving, fake_ping: None) -> No
 async def test_daemon_nodataid_writes_bare_data_headers(nursery: trio.Nursery, tmp_path: Path,
                                                          fake_ping: None) -> None:
     cfg = Config(ctrl_unix=str(tmp_path / "s"), flags=frozenset({"nodataid"}))
-    serving: Serving = await nursery.start(serve, cfg)
+    serving: Serving = await nursery.start(serve_fake(), cfg)
     c = await Client.unix(serving)
     await attach_client(c)
     assert await ask(c, "ping -c 1 127.0.0.1") == "OK id-1"
@@ -375,7 +374,7 @@ async def test_daemon_shutdown_done_exits_and_removes_unix_socket(tmp_path: Path
     cfg = Config(ctrl_unix=str(path), ctrl_inet=("127.0.0.1", 0))
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            serving: Serving = await nursery.start(serve, cfg)
+            serving: Serving = await nursery.start(serve_fake(), cfg)
             assert path.exists()
             c = await Client.tcp(serving)
             assert await ask(c, "shutdown done") == "OK"
@@ -388,7 +387,7 @@ async def test_daemon_sigterm_stops_and_removes_unix_socket(tmp_path: Path) -> N
     cfg = Config(ctrl_unix=str(path), pidfile=str(pidfile))
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            await nursery.start(serve, cfg)
+            await nursery.start(serve_fake(), cfg)
             assert path.exists()
             assert pidfile.read_text() == f"{os.getpid()}\n"
             os.kill(os.getpid(), signal.SIGTERM)
@@ -400,7 +399,7 @@ async def test_daemon_shutdown_flush_finishes_running_tasks_only(tmp_path: Path,
     cfg = Config(ctrl_unix=str(tmp_path / "s"), window=1)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            serving: Serving = await nursery.start(serve, cfg)
+            serving: Serving = await nursery.start(serve_fake(), cfg)
             c = await Client.unix(serving)
             await attach_client(c)
             # One write, so all three are queued before the engine takes one.
@@ -419,7 +418,7 @@ async def test_daemon_shutdown_now_exits_at_once(tmp_path: Path, fake_ping: None
     cfg = Config(ctrl_unix=str(tmp_path / "s"))
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            serving: Serving = await nursery.start(serve, cfg)
+            serving: Serving = await nursery.start(serve_fake(), cfg)
             c = await Client.unix(serving)
             await attach_client(c)
             assert await ask(c, "ping -c 1000 127.0.0.1") == "OK id-1"
@@ -428,13 +427,15 @@ async def test_daemon_shutdown_now_exits_at_once(tmp_path: Path, fake_ping: None
     assert serving.server.engine.sched.active == 0
 
 
-def test_daemon_main_daemonises_writes_pidfile_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_daemon_main_daemonises_writes_pidfile_and_stops_on_sigterm(tmp_path: Path,
+                                                                    launcher: str) -> None:
     sock = tmp_path / "ctl.sock"
     pidfile = tmp_path / "pid"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    rc = subprocess.run([sys.executable, "-m", "scamperd", "-D", "-e", str(pidfile),
+    rc = subprocess.run([*scamperd_cmd(launcher, tmp_path), "-D", "-e", str(pidfile),
                          "-U", str(sock), "-P", f"127.0.0.1:{port}"], timeout=TIMEOUT).returncode
     assert rc == 0
     deadline = time.monotonic() + TIMEOUT
@@ -473,7 +474,7 @@ def test_daemon_oneshot_cmdlist_writes_warts_file(tmp_path: Path, fake_ping: Non
     out = tmp_path / "out.warts"
     cfg = parse_args(["-o", str(out), "-l", "L", "-L", "3", "-C", "4",
                       "-I", "ping -c 1 -U 1 127.0.0.1", "-I", "ping -c 2 -U 2 127.0.0.1"])
-    assert cli.run(cfg) == 0
+    assert cli.run(cfg, make_io=fake_io()) == 0
     recs = warts.decode(out.read_bytes())
     assert [type(r).__name__ for r in recs] == ["ListInfo", "CycleStart", "Ping", "Ping",
                                                 "CycleStop"]
@@ -486,7 +487,8 @@ def test_daemon_oneshot_file_json(tmp_path: Path, fake_ping: None) -> None:
     addrs = tmp_path / "addrs"
     addrs.write_text("# comment\n127.0.0.1\n\n127.0.0.2\n")
     out = tmp_path / "out.json"
-    assert cli.run(parse_args(["-c", "ping -c 1", "-o", str(out), str(addrs)])) == 0
+    assert cli.run(parse_args(["-c", "ping -c 1", "-o", str(out), str(addrs)]),
+                   make_io=fake_io()) == 0
     objs = [json.loads(ln) for ln in out.read_text().splitlines()]
     assert [o["type"] for o in objs] == ["cycle-start", "ping", "ping", "cycle-stop"]
     assert sorted(o["dst"] for o in objs[1:3]) == ["127.0.0.1", "127.0.0.2"]
@@ -505,7 +507,7 @@ async def test_daemon_halt_queued_task(tmp_path: Path, fake_ping: None) -> None:
     cfg = Config(ctrl_unix=str(tmp_path / "s"), window=1)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            serving: Serving = await nursery.start(serve, cfg)
+            serving: Serving = await nursery.start(serve_fake(), cfg)
             c = await Client.unix(serving)
             await attach_client(c)
             await c.send("ping -c 1000 -U 1 127.0.0.1\nping -c 1000 -U 2 127.0.0.1")
@@ -541,13 +543,14 @@ async def test_daemon_without_raw_sockets_fails_clearly(tmp_path: Path,
     assert not path.exists()
 
 
+@pytest.mark.parametrize("launcher", LAUNCHERS)
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_daemon_main_signal_exit_status_as_scamper(tmp_path: Path, sig: signal.Signals,
-                                                   status: int) -> None:
+                                                   status: int, launcher: str) -> None:
     # Debian's scamper -U, sent SIGTERM or SIGINT: the shell reports 143 or
     # 130.  Ours stops cleanly first (its unix socket removed), then exits so.
     sock = tmp_path / "ctl.sock"
-    proc = subprocess.Popen([sys.executable, "-m", "scamperd", "-U", str(sock)],
+    proc = subprocess.Popen([*scamperd_cmd(launcher, tmp_path), "-U", str(sock)],
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -592,7 +595,7 @@ async def test_daemon_unix_path_of_107_bytes_binds(tmp_path: Path,
     path = "x" * 107
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            await nursery.start(serve, Config(ctrl_unix=path))
+            await nursery.start(serve_fake(), Config(ctrl_unix=path))
             assert os.path.exists(path)
             nursery.cancel_scope.cancel()
     assert not os.path.exists(path)

@@ -2,9 +2,10 @@
 
 One test per defect found by trying the daemon as a careless or hostile
 client would, each failing on the tree before the fix, plus fault injection
-into every call the engine makes into a task.  Everything runs in process
-on loopback (127.0.0.1, and addresses the kernel refuses to route), with the
-real ping and trace methods unless a test swaps one in.
+into every call the engine makes into a task.  Everything runs in process:
+the control sockets on loopback, the probes on the fake network (its
+loopback, 127.0.0.1, and addresses it refuses to route as the kernel does),
+with the real ping and trace methods unless a test swaps one in.  No root.
 """
 
 from __future__ import annotations
@@ -23,15 +24,13 @@ import trio
 from protocol import PingCommand
 from scamperd import control, methods
 from scamperd.config import Config
-from scamperd.daemon import Serving, serve
+from scamperd.daemon import Serving
 from scamperd.methods.ping import PingTask, make_ping_task
 from warts.types.ping import Ping, PingStop
 from warts.types.trace import Trace, TraceStop
 
-from .trio_client import Client, FakePing, ask, attach_client, raw_socket_problem
-
-pytestmark = pytest.mark.skipif(raw_socket_problem() is not None,
-                                reason=str(raw_socket_problem()))
+from .fakenet_helpers import serve_fake
+from .trio_client import Client, FakePing, ask, attach_client
 
 NOT_OURS = "203.0.113.9"  # TEST-NET-3: never an address of this host
 EADDRNOTAVAIL_TEXT = "Cannot assign requested address"
@@ -40,7 +39,7 @@ EADDRNOTAVAIL_TEXT = "Cannot assign requested address"
 async def _serve(nursery: trio.Nursery, tmp_path: Path, **kw: Any) -> Serving:
     cfg = Config(ctrl_unix=str(tmp_path / "ctl.sock"), ctrl_inet=("127.0.0.1", 0),
                  command="trace", monitorname=None, **kw)
-    serving: Serving = await nursery.start(serve, cfg)
+    serving: Serving = await nursery.start(serve_fake(), cfg)
     return serving
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,15 +24,6 @@ from warts.types.ping import Ping
 from warts.wire import Timeval
 
 TIMEOUT = 10
-
-
-def raw_socket_problem() -> str | None:
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
-    except OSError as e:
-        return f"the engine needs raw sockets (root): {e}"
-    return None
-
 
 
 # --- a fake method: waits attempts * 20 ms, reports a Ping record --------------

@@ -25,13 +25,14 @@ import trio
 from protocol import CLOSED, NEED_DATA, ClientConnection
 from protocol.events import Data
 from scamperd.config import Config
-from scamperd.daemon import Serving, serve
+from scamperd.daemon import Serving
 from scamperd.engine import packets as P
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.ping import PingTask
 from scamperd.methods.ping.probes import ptb_quote
 from scamperd.methods.ping.task import PTB
+from tests.scamperd.fakenet_helpers import serve_fake
 from tests.scamperd.methods.test_ping import (
     DST4,
     DST6,
@@ -639,12 +640,8 @@ def test_ping_icmp_time_v6_and_stream_in_testbed(testbed: Testbed) -> None:
 
 async def test_control_stream_sends_inprog_data_blocks(nursery: trio.Nursery,
                                                       tmp_path: Path) -> None:
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
-    except OSError as e:
-        pytest.skip(f"the engine needs raw sockets: {e}")
     cfg = Config(ctrl_unix=str(tmp_path / "ctl.sock"), command="trace", monitorname=None)
-    serving: Serving = await nursery.start(serve, cfg)
+    serving: Serving = await nursery.start(serve_fake(), cfg)
     assert serving.unix is not None
     stream = await trio.open_unix_socket(serving.unix)
     conn = ClientConnection()
