@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBS := scamper iproute2 ethtool tcpdump nftables
 
-.PHONY: venv debs test lint run bench bench-trace bench-daemon bench-queue clean
+.PHONY: venv debs test test-unprivileged lint run bench bench-trace bench-daemon bench-queue clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,8 +26,30 @@ lint: venv
 	$(VENV)/bin/ruff check warts protocol scamperd tests bench
 	$(VENV)/bin/mypy
 
-test: venv debs lint
+test: venv debs lint test-unprivileged
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The daemon, its sessions, the one-shot CLI and the methods on the fake
+# network (scamperd/engine/fakenet), run as nobody: proof that they need no
+# root.  Tests that do (raw sockets, namespaces) skip themselves there.  If
+# the venv's interpreter is out of nobody's reach (a python under /root),
+# the system python3 runs with the venv's packages on its path.
+UNPRIVILEGED := tests/scamperd/engine/test_fakenet.py tests/scamperd/test_daemon.py \
+	tests/scamperd/test_robustness.py tests/scamperd/test_cli.py \
+	tests/scamperd/test_transcript.py tests/scamperd/test_many_clients.py \
+	tests/scamperd/methods
+NOBODY := setpriv --reuid=65534 --regid=65534 --clear-groups
+test-unprivileged: venv
+	@if ! command -v setpriv >/dev/null 2>&1; then \
+	  echo "test-unprivileged: SKIPPED: setpriv (util-linux) is not installed"; exit 0; fi; \
+	as=""; if [ "$$(id -u)" = 0 ]; then as="$(NOBODY)"; fi; \
+	py=$(abspath $(PY)); $$as $$py -c '' 2>/dev/null || py=$$(command -v python3); \
+	site=$$($(PY) -c 'import site; print(site.getsitepackages()[0])'); \
+	tmp=$$(mktemp -d); chmod 1777 $$tmp; \
+	echo "test-unprivileged: $(UNPRIVILEGED) as uid $${as:+65534 (nobody)}$${as:-$$(id -u)}"; \
+	$$as env HOME=$$tmp PYTHONPATH=$(CURDIR):$$site PYTHONDONTWRITEBYTECODE=1 \
+	  $$py -m pytest -q -p no:cacheprovider --basetemp=$$tmp/pytest $(UNPRIVILEGED); \
+	rc=$$?; rm -rf $$tmp; exit $$rc
 
 run: venv debs
 	$(VENV)/bin/scamperd -U /run/scamperd.sock -P 127.0.0.1:31337 -p 1000

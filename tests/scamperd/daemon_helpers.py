@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ import pytest
 
 from protocol import CLOSED, NEED_DATA, ClientConnection
 from protocol.events import ServerEvent
+from scamperd.engine.fakenet import Topology
+from tests.scamperd import fakenet_helpers as fn
+from tests.scamperd.fakenet_helpers import fakenet_argv
 from tests.testbed import Testbed
 
 SCAMPER = "/usr/bin/scamper"
@@ -64,9 +67,10 @@ needs_debian = pytest.mark.skipif(debian_tools_problem() is not None,
 
 @dataclass
 class Daemon:
-    """A running scamperd: its process, sockets and stderr log."""
+    """A running scamperd: its process, sockets and stderr log; in the test
+    bed's namespace ``ns``, or (``tb`` None) on a fake network here."""
 
-    tb: Testbed
+    tb: Testbed | None
     proc: subprocess.Popen[Any]
     unix: str
     port: int
@@ -78,6 +82,8 @@ class Daemon:
 
     def tcp_connect(self, timeout: float = 10.0) -> socket.socket:
         """A TCP connection to the daemon's -P socket (inside its namespace)."""
+        if self.tb is None:
+            return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         sock = ns_socket(self.tb.ns[self.ns], socket.AF_INET)
         sock.settimeout(timeout)
         sock.connect(("127.0.0.1", self.port))
@@ -106,24 +112,74 @@ def running_daemon(tb: Testbed, tmp: Path, *args: str, ns: str = "vp",
     with open(log, "wb") as err:
         proc = tb.popen(ns, scamperd_argv("-U", unix, "-P", f"127.0.0.1:{port}", *args),
                         stdout=subprocess.DEVNULL, stderr=err)
-    d = Daemon(tb, proc, unix, port, log, ns)
+    with _serving(Daemon(tb, proc, unix, port, log, ns),
+                  lambda: tb.wait_listening(ns, port, timeout=START_TIMEOUT),
+                  lambda: tb.stop(proc)) as d:
+        yield d
+
+
+@contextlib.contextmanager
+def running_fake_daemon(tmp: Path, *args: str,
+                        topology: Topology | None = None) -> Iterator[Daemon]:
+    """As :func:`running_daemon`, without root: scamperd on the fake network
+    (fakenet_helpers.bed() by default) in a process of its own here, its
+    TCP socket on a free port of 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unix = str(tmp / "scamperd.sock")
+    log = tmp / "scamperd.stderr"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            fakenet_argv(tmp, "-U", unix, "-P", f"127.0.0.1:{port}", *args, topology=topology),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+
+    def listening() -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    with _serving(Daemon(None, proc, unix, port, log, ""), listening, stop) as d:
+        yield d
+
+
+@contextlib.contextmanager
+def _serving(d: Daemon, listening: Callable[[], None], stop: Callable[[], None]
+             ) -> Iterator[Daemon]:
+    """Wait for a started daemon's sockets, yield it, stop it and check it
+    stopped as it should."""
+    proc = d.proc
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(unix):
+        while not os.path.exists(d.unix):
             if proc.poll() is not None:
                 raise AssertionError(f"scamperd exited {proc.returncode}: {d.stderr()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"scamperd made no socket in {START_TIMEOUT}s")
             time.sleep(0.05)
-        tb.wait_listening(ns, port, timeout=START_TIMEOUT)
+        listening()
         yield d
     finally:
         alive = proc.poll() is None
-        tb.stop(proc)
+        stop()
     # Checked after the stop, outside the finally, so a failing test's own
     # error is not masked by these.
     assert alive, f"scamperd died during the test ({proc.returncode}): {d.stderr()}"
-    assert not os.path.exists(unix), "scamperd left its unix socket behind"
+    assert not os.path.exists(d.unix), "scamperd left its unix socket behind"
     # The daemon logs its own bugs (a failed task, a result it could not
     # write, an internal error in a session) and goes on: none is expected.
     assert d.stderr() == "", d.stderr()
@@ -225,3 +281,40 @@ def run_scamper(tb: Testbed, out: Path, cmdfile: Path, *, pps: int = 1000,
     tb.exec("vp", [SCAMPER, "-O", "warts", "-O", "cmdfile", "-p", str(pps), "-o", str(out),
                    "-f", str(cmdfile)], timeout=timeout)
     return warts2json(out)
+
+
+# --- where a daemon test runs: the fake network, or the namespace test bed ---------
+
+
+@dataclass(frozen=True)
+class Site:
+    """Addresses a daemon test sends to, wherever it runs."""
+
+    vp4: str
+    dst4: str
+    dsts: tuple[str, ...]  # addresses that answer every ping method
+
+
+# Parameters for a ``where`` fixture: the fake network always (no root), the
+# test bed too where namespaces can be built (the proof on real packets).
+WHERE = ["fakenet", pytest.param("testbed", marks=pytest.mark.netns)]
+
+
+@contextlib.contextmanager
+def daemon_at(where: str, request: pytest.FixtureRequest, tmp: Path,
+              *args: str) -> Iterator[tuple[Daemon, Site]]:
+    """scamperd with ``args``, on the fake network or in the test bed."""
+    if where == "fakenet":
+        r1, r5 = (n.ifaces for n in (fn.bed().nodes["r1"], fn.bed().nodes["r5"]))
+        site = Site(fn.VP4, fn.DST4, (fn.DST4, fn.DST6, fn.BIG4, fn.BIG6, *r1["vp"],
+                                      *r5["r4a"]))
+        with running_fake_daemon(tmp, *args) as d:
+            yield d, site
+        return
+    tb: Testbed = request.getfixturevalue("testbed")
+    site = Site(tb.vp4, tb.dst4, (
+        tb.dst4, tb.dst6, tb.bh_dst4, tb.bh_dst6, tb.old4, tb.old6,
+        tb.nodes["r1"].ifaces["vp"].v4, tb.nodes["r1"].ifaces["vp"].v6,
+        tb.nodes["r5"].ifaces["r4"].v4, tb.nodes["r5"].ifaces["r4"].v6))
+    with running_daemon(tb, tmp, *args) as d:
+        yield d, site

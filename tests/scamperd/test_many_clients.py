@@ -40,11 +40,8 @@ from protocol import (
     Ok,
     OkId,
 )
-from tests.scamperd.daemon_helpers import Daemon, LineClient, running_daemon
-from tests.testbed import Testbed
+from tests.scamperd.daemon_helpers import WHERE, Daemon, LineClient, daemon_at
 from warts.types.ping import Ping
-
-pytestmark = pytest.mark.netns
 
 CLIENTS = 50
 PINGS = 20
@@ -112,10 +109,7 @@ def userid(n: int, i: int) -> int:
     return n * 100 + i + 1
 
 
-def make_clients(tb: Testbed, d: Daemon) -> list[Client]:
-    dsts = [tb.dst4, tb.dst6, tb.bh_dst4, tb.bh_dst6, tb.old4, tb.old6,
-            tb.nodes["r1"].ifaces["vp"].v4, tb.nodes["r1"].ifaces["vp"].v6,
-            tb.nodes["r5"].ifaces["r4"].v4, tb.nodes["r5"].ifaces["r4"].v6]
+def make_clients(dsts: tuple[str, ...], d: Daemon) -> list[Client]:
     clients = []
     for n in range(CLIENTS):
         cmds = []
@@ -130,14 +124,14 @@ def make_clients(tb: Testbed, d: Daemon) -> list[Client]:
     return clients
 
 
-def quitters(tb: Testbed, d: Daemon) -> list[socket.socket]:
+def quitters(dst4: str, d: Daemon) -> list[socket.socket]:
     """Clients that attach and queue 20 pings, to hang up while they run."""
     socks = []
     for n in range(QUITTERS):
         sock = d.unix_connect() if n % 2 else d.tcp_connect()
         conn = ClientConnection()
         lines = [conn.send(Attach(priority=1 + n))]
-        lines += [conn.send(Command(f"ping -c 3 -i 0.2 {tb.dst4}")) for _ in range(PINGS)]
+        lines += [conn.send(Command(f"ping -c 3 -i 0.2 {dst4}")) for _ in range(PINGS)]
         sock.sendall(b"".join(lines))
         socks.append(sock)
     return socks
@@ -204,12 +198,13 @@ def check(c: Client, dst_of: dict[int, str]) -> None:
 # -p 5000: 1000 probes must not queue behind the default 20 per second.
 # With -w 8 the tasks also wait in the clients' queues, where the priority
 # round robin decides who goes next.
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("window", [0, 8])
-def test_many_clients_each_get_exactly_their_results(testbed: Testbed, tmp_path: Path,
-                                                     window: int) -> None:
-    with running_daemon(testbed, tmp_path, "-p", "5000", "-w", str(window)) as d:
-        gone = quitters(testbed, d)
-        clients = make_clients(testbed, d)
+def test_many_clients_each_get_exactly_their_results(where: str, request: pytest.FixtureRequest,
+                                                     tmp_path: Path, window: int) -> None:
+    with daemon_at(where, request, tmp_path, "-p", "5000", "-w", str(window)) as (d, site):
+        gone = quitters(site.dst4, d)
+        clients = make_clients(site.dsts, d)
         try:
             elapsed = run_all(clients, gone)
             # Everyone has finished or hung up: no source may be left over

@@ -22,10 +22,7 @@ import pytest
 
 import warts
 from protocol import uudecode, uuencoded_length
-from tests.scamperd.daemon_helpers import Daemon, running_daemon
-from tests.testbed import Testbed
-
-pytestmark = pytest.mark.netns
+from tests.scamperd.daemon_helpers import WHERE, Daemon, daemon_at
 
 TRANSCRIPTS = Path(__file__).parents[1] / "data" / "transcripts"
 _DATA = re.compile(rb"DATA (\d+)(?: id-(\d+))?")
@@ -178,26 +175,34 @@ def connect(d: Daemon, transport: str) -> tuple[socket.socket, str]:
     return sock, f"{host}:{port}"
 
 
+@pytest.fixture(params=WHERE)
+def where(request: pytest.FixtureRequest) -> str:
+    """The fake network (no root), or the namespace test bed."""
+    return str(request.param)
+
+
 @pytest.mark.parametrize("transport", ["unix", "tcp"])
 @pytest.mark.parametrize("transcript", ["session-warts.txt", "session-json.txt"])
-def test_transcript_matches_scamper_20260420(testbed: Testbed, tmp_path: Path,
-                                             transport: str, transcript: str) -> None:
+def test_transcript_matches_scamper_20260420(where: str, request: pytest.FixtureRequest,
+                                             tmp_path: Path, transport: str,
+                                             transcript: str) -> None:
     steps = load(TRANSCRIPTS / transcript)
-    with running_daemon(testbed, tmp_path, "-M", "vp1", "-p", "1000") as d:
+    with daemon_at(where, request, tmp_path, "-M", "vp1", "-p", "1000") as (d, site):
         sock, source = connect(d, transport)
         try:
-            env = {"pid": str(d.proc.pid), "dst4": testbed.dst4, "vp4": testbed.vp4,
+            env = {"pid": str(d.proc.pid), "dst4": site.dst4, "vp4": site.vp4,
                    "source": source, "hostname": socket.gethostname()}
             Session(NcClient(sock), env, "json" in transcript).run(steps)
         finally:
             sock.close()
 
 
-def test_transcript_reader_rejects_a_wrong_answer(testbed: Testbed, tmp_path: Path) -> None:
+def test_transcript_reader_rejects_a_wrong_answer(where: str, request: pytest.FixtureRequest,
+                                                  tmp_path: Path) -> None:
     """The comparison has teeth: a transcript expecting 20211212's version
     string fails against the daemon."""
     steps = [Step("C", "get version", 1), Step("S", "OK version 20211212", 2)]
-    with running_daemon(testbed, tmp_path) as d:
+    with daemon_at(where, request, tmp_path) as (d, _):
         sock, _ = connect(d, "unix")
         try:
             with pytest.raises(AssertionError, match="transcript line 2"):
