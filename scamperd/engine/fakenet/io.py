@@ -45,7 +45,6 @@ class FakeIO:
         self._receiver: Receiver | None = None
         self._dl = False
         self._wake = trio.Event()
-        self.probes: list[Probe] = []  # every probe sent, in order (tests look)
 
     def open(self) -> None:
         if self.refuse is not None:
@@ -54,7 +53,6 @@ class FakeIO:
     def send(self, probe: Probe) -> int:
         tx = self.clock.now()
         arrivals = self.net.transmit(probe.packet, tx)
-        self.probes.append(probe)
         if probe.txts is not None:
             probe.txts.append(tx)
         earliest = self._pending[0][0] if self._pending else None

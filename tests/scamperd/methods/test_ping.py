@@ -20,6 +20,7 @@ import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.ping import PingCommand, parse_ping
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
@@ -60,13 +61,6 @@ def send(t: PingTask, now: int) -> Probe:
     return a.probe
 
 
-def icmp_msg(typ: int, code: int, rest: bytes, data: bytes, *, v6: bool = False,
-             src: bytes = b"", dst: bytes = b"") -> bytes:
-    body = struct.pack(">BBH", typ, code, 0) + rest + data
-    init = P.pseudo_sum(src, dst, P.IPPROTO_ICMPV6, len(body)) if v6 else 0
-    return body[:2] + struct.pack(">H", P.checksum(body, init)) + body[4:]
-
-
 def echo_reply4(probe: Probe, rx: int, *, ttl: int = 60, ipid: int = 777,
                 tos: int = 0, options: bytes = b"") -> P.Reply:
     """The target's echo reply to an IPv4 echo probe (same id/seq/payload)."""
@@ -90,14 +84,14 @@ def error4(probe: Probe, rx: int, *, frm: bytes = RTR4, typ: int = 11, code: int
 def echo_reply6(probe: Probe, rx: int, *, hlim: int = 61, tclass: int = 0) -> P.Reply:
     icmp = probe.packet[40:]
     src = probe.packet[8:24]
-    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], v6=True, src=probe.dst, dst=src)
+    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
     return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, probe.dst, src, hlim, tclass, rx)
 
 
 def error6(probe: Probe, rx: int, *, frm: bytes = RTR6, typ: int = 1, code: int = 4,
            rest: bytes = bytes(4)) -> P.Reply:
     src = probe.packet[8:24]
-    body = icmp_msg(typ, code, rest, probe.packet, v6=True, src=frm, dst=src)
+    body = icmp_msg(typ, code, rest, probe.packet, src=frm, dst=src)
     return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, frm, src, 63, 0, rx)
 
 
@@ -595,11 +589,11 @@ def _like(probe: Probe, vr: warts.types.ping.PingReply, rx: int) -> P.Reply:
             opts = bytes((7, 39, 4 + len(hops))) + hops + bytes(36 - len(hops)) + b"\0"
         if typ == 14:
             body = body[:20]  # a timestamp reply carries no payload
-        msg = icmp_msg(typ, 0, body[4:8], body[8:], v6=v6, src=frm, dst=src)
+        msg = icmp_msg(typ, 0, body[4:8], body[8:], src=frm, dst=src)
     else:
         rest = struct.pack(">HH", 0, vr.icmp_nhmtu or 0)
         quote_len = vr.size - (48 if v6 else 28)
-        msg = icmp_msg(typ, code, rest, probe.packet[:quote_len], v6=v6, src=frm, dst=src)
+        msg = icmp_msg(typ, code, rest, probe.packet[:quote_len], src=frm, dst=src)
         opts = b""
     if v6:
         return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, msg, frm, src, ttl, tos, rx, 2)

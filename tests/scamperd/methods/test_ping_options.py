@@ -90,7 +90,7 @@ def dl_echo6(probe: Probe, rx: int, *, fragment: int = 0, frag_id: int = 0xA1B2C
     fragment of that many bytes (fragment header, M set)."""
     icmp = probe.packet[40:]
     src = probe.packet[8:24]
-    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], v6=True, src=probe.dst, dst=src)
+    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
     if not fragment:
         pkt = P.build_ipv6(probe.dst, src, P.IPPROTO_ICMPV6, body, hlim=59)
     else:
@@ -324,7 +324,7 @@ def test_ping_tbt_first_reply_not_echo_reply_ends_it() -> None:
     pr = send(t, T0)
     src = pr.packet[8:24]
     rtr = socket.inet_pton(socket.AF_INET6, "fd00:200:5::2")
-    body = icmp_msg(1, 4, bytes(4), pr.packet[:1232], v6=True, src=rtr, dst=src)
+    body = icmp_msg(1, 4, bytes(4), pr.packet[:1232], src=rtr, dst=src)
     err = P.parse_datalink(P.build_ipv6(rtr, src, P.IPPROTO_ICMPV6, body, hlim=60), T0 + MS)
     assert err is not None
     t.receive_reply(err, T0 + MS)

@@ -21,6 +21,7 @@ import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
@@ -71,20 +72,13 @@ def deliver(t: TraceTask, r: P.Reply, now: int) -> None:
     t.receive_reply(r, now)
 
 
-def icmp_msg(typ: int, code: int, rest: bytes, data: bytes, *, v6: bool = False,
-             src: bytes = b"", dst: bytes = b"") -> bytes:
-    body = struct.pack(">BBH", typ, code, 0) + rest + data
-    init = P.pseudo_sum(src, dst, P.IPPROTO_ICMPV6, len(body)) if v6 else 0
-    return body[:2] + struct.pack(">H", P.checksum(body, init)) + body[4:]
-
-
 def error(probe: Probe, rx: int, frm: bytes, *, typ: int | None = None, code: int = 0,
           rest: bytes = bytes(4), quote: bytes | None = None, ttl: int = 250) -> P.Reply:
     """An ICMP error from ``frm`` quoting the probe (TTL exceeded by default)."""
     pkt = quote if quote is not None else probe.packet
     if probe.v6:
         src = probe.packet[8:24]
-        body = icmp_msg(3 if typ is None else typ, code, rest, pkt, v6=True, src=frm, dst=src)
+        body = icmp_msg(3 if typ is None else typ, code, rest, pkt, src=frm, dst=src)
         return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, frm, src, ttl, 0, rx)
     src = probe.packet[12:16]
     body = icmp_msg(11 if typ is None else typ, code, rest, pkt)
@@ -103,7 +97,7 @@ def echo_reply(probe: Probe, rx: int) -> P.Reply:
     if probe.v6:
         icmp = probe.packet[40:]
         src = probe.packet[8:24]
-        body = icmp_msg(129, 0, icmp[4:8], icmp[8:], v6=True, src=probe.dst, dst=src)
+        body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
         return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, probe.dst, src, 59, 0, rx)
     icmp = probe.packet[20:]
     body = icmp_msg(0, 0, icmp[4:8], icmp[8:])
