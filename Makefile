@@ -42,11 +42,14 @@ NOBODY := setpriv --reuid=65534 --regid=65534 --clear-groups
 test-unprivileged: venv
 	@if ! command -v setpriv >/dev/null 2>&1; then \
 	  echo "test-unprivileged: SKIPPED: setpriv (util-linux) is not installed"; exit 0; fi; \
-	as=""; if [ "$$(id -u)" = 0 ]; then as="$(NOBODY)"; fi; \
-	py=$(abspath $(PY)); $$as $$py -c '' 2>/dev/null || py=$$(command -v python3); \
+	as=""; who="uid $$(id -u)"; \
+	if [ "$$(id -u)" = 0 ]; then as="$(NOBODY)"; who="nobody (uid 65534)"; fi; \
+	py=""; for c in $(abspath $(PY)) /usr/bin/python3; do \
+	  if $$as env $$c -c 'import json' 2>/dev/null; then py=$$c; break; fi; done; \
+	if [ -z "$$py" ]; then echo "test-unprivileged: no python that $$who can run"; exit 1; fi; \
 	site=$$($(PY) -c 'import site; print(site.getsitepackages()[0])'); \
 	tmp=$$(mktemp -d); chmod 1777 $$tmp; \
-	echo "test-unprivileged: $(UNPRIVILEGED) as uid $${as:+65534 (nobody)}$${as:-$$(id -u)}"; \
+	echo "test-unprivileged: as $$who, $$py: $(UNPRIVILEGED)"; \
 	$$as env HOME=$$tmp PYTHONPATH=$(CURDIR):$$site PYTHONDONTWRITEBYTECODE=1 \
 	  $$py -m pytest -q -p no:cacheprovider --basetemp=$$tmp/pytest $(UNPRIVILEGED); \
 	rc=$$?; rm -rf $$tmp; exit $$rc
