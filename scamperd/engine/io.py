@@ -13,30 +13,14 @@ writes the IPv6 header, and so the flow label it writes for scamper
 (``net.ipv6.auto_flowlabels``: a hash of the flow), without which the same
 command takes another ECMP branch.  Everything else over IPv6 (TCP, a flow
 label the method chose) goes through one AF_INET6/``IPPROTO_RAW`` socket
-that takes the whole header, as scamper's datalink sends it.  One raw socket
-per protocol and family receives replies
-(ICMP, ICMPv6, and TCP/UDP opened lazily when a task first needs them: a raw
-TCP socket sees every TCP segment on the host, control connections included,
-so it costs only while TCP methods run).
+that takes the whole header, as scamper's datalink sends it.
 
-Receive sockets ask the kernel for ``SO_TIMESTAMPNS``, so a reply's time is
-when the kernel took it, not when trio got round to us, and for the receiving
-interface (``IP_PKTINFO``/``IPV6_RECVPKTINFO``) and, on IPv6, the hop limit
-and traffic class that the IPv6 raw socket does not hand over in the payload.
-Each socket has one trio task that waits for readability and then drains the
-socket with non-blocking ``recvmsg`` calls, handing each parsed reply to the
-scheduler (the driver's :class:`~scamperd.engine.packetio.Receiver`), and
-the driver drains every socket right after its send bursts (:meth:`RawIO.drain`).
-Send times are taken right at ``sendto``.
+The receive side (one raw socket per protocol and family, kernel receive
+times, the datalink view) is :mod:`.rawrecv`.  Send times are taken right at
+``sendto``.
 
 A probe with ``via`` set leaves on the datalink instead (datalink.py: the
-first-hop router of ``-r``, spoofed sources, ``-O dltx``).  Tasks that need
-to see replies before IP reassembly (ping ``-M``/``-O tbt``) ask for the
-datalink view (the driver's ``want_datalink``): a PF_PACKET socket is then
-read too, and what it sees goes to those tasks only (marked ``Reply.dl``),
-so no other task gets a reply twice.
-
-Malformed packets are counted (``malformed``) and dropped.
+first-hop router of ``-r``, spoofed sources, ``-O dltx``).
 """
 
 from __future__ import annotations
@@ -48,32 +32,19 @@ import socket
 import struct
 import time
 from functools import lru_cache
-
-import trio
+from typing import Any
 
 from . import datalink
-from .packetio import REAL_CLOCK, Clock, Receiver, checked_ifmtu
+from .packetio import REAL_CLOCK, Clock, checked_ifmtu
 from .packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
-    MalformedPacket,
-    Reply,
-    parse_datalink,
-    parse_ipv4,
-    parse_ipv6_payload,
+    IPPROTO_UDP,
 )
+from .rawrecv import ANC_SIZE, INT, IPV6_HOPLIMIT, IPV6_PKTINFO, IPV6_TCLASS, TIMESPEC, RawReceive
 from .task import Probe
 
 # Linux socket option numbers the socket module does not export everywhere.
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-SCM_TIMESTAMPNS = SO_TIMESTAMPNS
-IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
-IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
-IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
-IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
-IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
-IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
-IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 SIOCGIFMTU = 0x8921  # linux/sockios.h
 SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
 # linux/net_tstamp.h: report software times, without the packet, and only
@@ -85,8 +56,6 @@ _TS_REPORT = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY
 _TS_ASK = [(socket.SOL_SOCKET, SO_TIMESTAMPING, struct.pack("=I", SOF_TIMESTAMPING_TX_SOFTWARE))]
 _ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000) | socket.MSG_DONTWAIT
 
-_TIMESPEC = struct.Struct("@qq")
-_INT = struct.Struct("@i")
 
 # IPv6 probes through protocol sockets (RawIO._send_v6)
 IPV6_DONTFRAG = getattr(socket, "IPV6_DONTFRAG", 62)
@@ -94,14 +63,11 @@ ICMP6_FILTER = 1  # linux/icmpv6.h, level IPPROTO_ICMPV6
 SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
 _IP6_FIXED = struct.Struct(">IHBB")  # version|tclass|flow, payload length, next header, hlim
 _UDP_PORTS = struct.Struct(">HH")
-_INTS = tuple(_INT.pack(i) for i in range(256))  # hop limit / traffic class cmsg data
+_INTS = tuple(INT.pack(i) for i in range(256))  # hop limit / traffic class cmsg data
 # scamper keeps a socket no task uses for 10 s before it closes it
 # (fd_refcnt_0 in scamper_fds.c); a bound UDP port is held as long.
 UDP6_IDLE_NS = 10_000_000_000
 UDP6_MAX = 256  # bound UDP sockets kept open at once (ping -P udp-sport: one per port)
-_DRAIN = 512  # packets read per wakeup before yielding to other tasks
-_RECV_SIZE = 65535
-_ANC_SIZE = 256
 
 
 def getsrc(dst: bytes) -> bytes:
@@ -124,13 +90,14 @@ def _drop_all(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
 
 
-class RawIO:
+class RawIO(RawReceive):
     """The engine's sockets: send and receive, with kernel timestamps (the
     real :class:`~scamperd.engine.packetio.PacketIO`)."""
 
     clock: Clock = REAL_CLOCK
 
     def __init__(self) -> None:
+        super().__init__()
         self._send4: socket.socket | None = None
         self._send6: socket.socket | None = None
         self._icmp6: socket.socket | None = None
@@ -141,18 +108,7 @@ class RawIO:
         self._addr_cache: dict[bytes, tuple[str, int]] = {}
         self._src_cache: dict[bytes, bytes] = {}
         self._local_cache: dict[bytes, OSError | bool] = {}
-        self.recv_socks: dict[tuple[int, int], socket.socket] = {}
         self.dl_tx = datalink.DatalinkTx()
-        self.dl_rx: socket.socket | None = None
-        self._ifindex: dict[str, int] = {}
-        self.malformed = 0
-        self.received = 0
-        # the receive side, while run() runs: its nursery and where replies go
-        self._nursery: trio.Nursery | None = None
-        self._receiver: Receiver | None = None
-        self._listening: set[tuple[int, int]] = set()
-        self._dl_on = False
-        self._dl_scope: trio.CancelScope | None = None
 
     def open(self) -> None:
         """The send sockets and the ICMP receive socket: a daemon without
@@ -322,7 +278,7 @@ class RawIO:
         if pktinfo is None:
             if len(self._pktinfo) > 4096:
                 self._pktinfo.clear()
-            pktinfo = self._pktinfo[src] = src + _INT.pack(0)  # struct in6_pktinfo
+            pktinfo = self._pktinfo[src] = src + INT.pack(0)  # struct in6_pktinfo
         data = memoryview(pkt)[40:]
         anc = [(socket.IPPROTO_IPV6, IPV6_HOPLIMIT, _INTS[hlim]),
                (socket.IPPROTO_IPV6, IPV6_TCLASS, _INTS[tclass]),
@@ -400,250 +356,21 @@ class RawIO:
     @staticmethod
     def _read_txts(sock: socket.socket) -> int | None:
         try:
-            _data, anc, _flags, _addr = sock.recvmsg(1, _ANC_SIZE, _ERRQUEUE)
+            _data, anc, _flags, _addr = sock.recvmsg(1, ANC_SIZE, _ERRQUEUE)
         except (BlockingIOError, InterruptedError):
             return None
         for level, typ, cdata in anc:
             if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPING:
-                sec, nsec = _TIMESPEC.unpack_from(cdata)  # [0]: the software time
+                sec, nsec = TIMESPEC.unpack_from(cdata)  # [0]: the software time
                 return sec * 1_000_000_000 + nsec
         return 0  # an error-queue entry without a time: keep draining
 
-    # -- receiving ----------------------------------------------------------
-
-    def open_recv(self, family: int, proto: int) -> socket.socket:
-        key = (family, proto)
-        s = self.recv_socks.get(key)
-        if s is not None:
-            return s
-        s = socket.socket(family, socket.SOCK_RAW, proto)
-        s.setblocking(False)
-        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        if family == socket.AF_INET:
-            s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-        else:
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
-        self.recv_socks[key] = s
-        return s
-
-    def open_dl_rx(self) -> socket.socket:
-        if self.dl_rx is None:
-            s = datalink.open_rx()
-            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            self.dl_rx = s
-        return self.dl_rx
-
-    def read_dl(self, sock: socket.socket) -> Reply | None | bool:
-        """One non-blocking datalink read: a Reply, False for a frame that is
-        no reply (ours, not IP, a later fragment), None when empty."""
-        try:
-            data, anc, _flags, addr = sock.recvmsg(_RECV_SIZE, _ANC_SIZE)
-        except BlockingIOError:
-            return None
-        # addr: (ifname, proto, pkttype, hatype, lladdr)
-        if addr[2] == datalink.PACKET_OUTGOING or addr[1] not in (datalink.ETH_P_IP,
-                                                                   datalink.ETH_P_IPV6):
-            return False
-        rx = 0
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == SCM_TIMESTAMPNS:
-                sec, nsec = _TIMESPEC.unpack_from(cdata)
-                rx = sec * 1_000_000_000 + nsec
-        if rx == 0:
-            rx = time.time_ns()
-        ifindex = self._ifindex.get(addr[0])
-        if ifindex is None:
-            try:
-                ifindex = socket.if_nametoindex(addr[0])
-            except OSError:
-                ifindex = 0
-            self._ifindex[addr[0]] = ifindex
-        return parse_datalink(data, rx, ifindex) or False
-
-    def read_one(self, sock: socket.socket, family: int, proto: int) -> Reply | None:
-        """One non-blocking read; None when the socket is empty.  Raises
-        MalformedPacket for a packet that does not parse."""
-        try:
-            data, anc, _flags, addr = sock.recvmsg(_RECV_SIZE, _ANC_SIZE)
-        except BlockingIOError:
-            return None
-        rx = 0
-        ifindex = 0
-        hlim = 0
-        tclass = 0
-        dst = b""
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == SCM_TIMESTAMPNS:
-                sec, nsec = _TIMESPEC.unpack_from(cdata)
-                rx = sec * 1_000_000_000 + nsec
-            elif level == socket.IPPROTO_IP and typ == IP_PKTINFO:
-                ifindex = _INT.unpack_from(cdata)[0]
-            elif level == socket.IPPROTO_IPV6:
-                if typ == IPV6_PKTINFO:
-                    dst = cdata[:16]
-                    ifindex = _INT.unpack_from(cdata, 16)[0]
-                elif typ == IPV6_HOPLIMIT:
-                    hlim = _INT.unpack_from(cdata)[0]
-                elif typ == IPV6_TCLASS:
-                    tclass = _INT.unpack_from(cdata)[0]
-        if rx == 0:
-            rx = time.time_ns()
-        self.received += 1
-        if family == socket.AF_INET:
-            return parse_ipv4(data, rx, ifindex)
-        src = socket.inet_pton(socket.AF_INET6, addr[0].split("%")[0])
-        return parse_ipv6_payload(proto, data, src, dst, hlim, tclass, rx, ifindex)
-
     def close(self) -> None:
-        for s in (self._send4, self._send6, self._icmp6, self.dl_rx,
-                  *self.recv_socks.values()):
+        for s in (self._send4, self._send6, self._icmp6):
             if s is not None:
                 s.close()
         for key in tuple(self._udp6):
             self._close_udp6(key)
         self.dl_tx.close()
-        self._send4 = self._send6 = self._icmp6 = self.dl_rx = None
-        self.recv_socks.clear()
-
-    # -- the receive tasks ------------------------------------------------------
-
-    async def run(self, receiver: Receiver, *,
-                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Read replies and hand them to ``receiver`` until cancelled."""
-        self._receiver = receiver
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                self.listen(False, IPPROTO_ICMP)
-                try:
-                    self.listen(True, IPPROTO_ICMPV6)
-                except OSError:
-                    pass
-                self._start_dl()
-                task_status.started()
-                await trio.sleep_forever()
-        finally:
-            self._nursery = None
-            self._receiver = None
-            self._listening.clear()
-            self._dl_scope = None
-            self.close()
-
-    def listen(self, v6: bool, proto: int) -> None:
-        """Make sure replies of this protocol and family are being read."""
-        key = (socket.AF_INET6 if v6 else socket.AF_INET, proto)
-        if key in self._listening or self._nursery is None:
-            return
-        sock = self.open_recv(*key)
-        self._listening.add(key)
-        self._nursery.start_soon(self._recv_loop, sock, *key)
-
-    def _drain(self, sock: socket.socket, family: int, proto: int) -> tuple[bool, bool]:
-        """Hand up to _DRAIN waiting replies to the scheduler: (any handed
-        over, _DRAIN reached with more perhaps waiting)."""
-        assert self._receiver is not None
-        deliver = self._receiver.reply
-        got = False
-        for _ in range(_DRAIN):
-            try:
-                reply = self.read_one(sock, family, proto)
-            except MalformedPacket:
-                self.malformed += 1
-                continue
-            except OSError:
-                break
-            if reply is None:
-                return got, False
-            deliver(reply, time.time_ns())
-            got = True
-        return got, True
-
-    def drain(self) -> None:
-        """Read the replies already waiting, from the driver after it sent.
-
-        A probe to a nearby host is usually answered before ``sendto``
-        returns (the kernel runs the receive path of loopback and veth
-        inside the send), so reading here, before sleeping, spares the
-        receive task a trio wakeup per reply.  bench/daemon_bench, A/B back
-        to back on one test bed: one-probe pings at -p 1000, 1.47-1.55 ->
-        1.25-1.36 s of CPU for 5,000; 'ping -c 1' batch, 370-377 -> 340-363
-        us/ping; -p 10000 send rate 0.973-0.989 -> 0.991-0.998.  (A single
-        driver waiting on a timerfd and every socket in one epoll set was
-        tried too and lost: 392-394 against 359-371 us/ping.)
-        """
-        socks = self.recv_socks
-        for key in tuple(self._listening):  # a reply's callbacks may listen()
-            sock = socks.get(key)
-            if sock is not None:
-                self._drain(sock, *key)
-
-    async def _recv_loop(self, sock: socket.socket, family: int, proto: int) -> None:
-        assert self._receiver is not None
-        handled = self._receiver.handled
-        while True:
-            await trio.lowlevel.wait_readable(sock)
-            got, more = self._drain(sock, family, proto)
-            if more:
-                # drained _DRAIN packets and more wait: let other tasks run
-                # first (otherwise wait_readable, next, is the checkpoint)
-                await trio.lowlevel.checkpoint()
-            if got:
-                handled()
-
-    # -- the datalink view --------------------------------------------------------
-
-    def datalink(self, on: bool) -> None:
-        """Read the datalink (``on``) or stop: a PF_PACKET socket sees every
-        frame on the host, so it is open only while a task wants it."""
-        self._dl_on = on
-        if on:
-            self._start_dl()
-        elif self._dl_scope is not None:
-            self._dl_scope.cancel()
-            self._dl_scope = None
-            self.dl_rx = None  # the loop closes it; a new reader opens another
-
-    def _start_dl(self) -> None:
-        if self._dl_scope is None and self._nursery is not None and self._dl_on:
-            sock = self.open_dl_rx()
-            self._dl_scope = trio.CancelScope()
-            self._nursery.start_soon(self._dl_loop, sock, self._dl_scope)
-
-    async def _dl_loop(self, sock: socket.socket, scope: trio.CancelScope) -> None:
-        try:
-            with scope:
-                await self._dl_read(sock)
-        finally:
-            trio.lowlevel.notify_closing(sock)
-            sock.close()
-            if self.dl_rx is sock:
-                self.dl_rx = None
-
-    async def _dl_read(self, sock: socket.socket) -> None:
-        assert self._receiver is not None
-        deliver = self._receiver.dl_reply
-        handled = self._receiver.handled
-        while True:
-            await trio.lowlevel.wait_readable(sock)
-            got = False
-            for _ in range(_DRAIN):
-                try:
-                    reply = self.read_dl(sock)
-                except MalformedPacket:
-                    self.malformed += 1
-                    continue
-                except OSError:
-                    break
-                if reply is None:
-                    break
-                if reply is not False:
-                    assert isinstance(reply, Reply)
-                    got = deliver(reply, time.time_ns()) or got
-            else:
-                await trio.lowlevel.checkpoint()  # as in _recv_loop
-            if got:
-                handled()
+        self._send4 = self._send6 = self._icmp6 = None
+        self.close_recv()

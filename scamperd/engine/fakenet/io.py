@@ -71,6 +71,9 @@ class FakeIO:
     def drain(self) -> None:
         self._deliver(self.clock.now())
 
+    def expire(self, now: int) -> int | None:
+        return None  # the fake binds no per-port sockets
+
     def _deliver(self, now: int) -> bool:
         """Hand over every reply due by ``now``; whether any was."""
         rx = self._receiver

@@ -17,7 +17,8 @@ from warts.address import ADDR_IPV4, ADDR_IPV6, Address
 from warts.types.trace import Trace, TraceProbe, TraceReply, TraceReplyFlag, TraceStop
 from warts.wire import IcmpExt
 
-from ...engine.packets import Reply, parse_icmp_extensions
+from ...engine.icmpext import parse_icmp_extensions
+from ...engine.packets import Reply
 from ...engine.task import NS_PER_US, timeval
 from .modes import Mode
 
