@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scamperd.engine import packets as P
+from scamperd.engine.icmpext import parse_icmp_extensions
 
 A4 = socket.inet_aton("10.200.1.1")
 B4 = socket.inet_aton("10.200.6.2")
@@ -74,7 +75,7 @@ def test_packets_icmp_extension_mpls() -> None:
     probe = P.build_ipv4(A4, B4, P.IPPROTO_UDP, udp, ttl=1)
     r = P.parse_ipv4(_time_exceeded_v4(probe, bytes(hdr)))
     assert r.exts == bytes(hdr)
-    objs = P.parse_icmp_extensions(r.exts)
+    objs = parse_icmp_extensions(r.exts)
     assert objs == [(1, 1, entry)]
 
 
@@ -130,4 +131,4 @@ def test_packets_parse_never_raises_other(data: bytes) -> None:
             fn(data)
         except P.MalformedPacket:
             pass
-    P.parse_icmp_extensions(data)
+    parse_icmp_extensions(data)
