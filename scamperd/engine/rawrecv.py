@@ -29,6 +29,8 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Callable
+from functools import partial
 
 import trio
 
@@ -205,25 +207,32 @@ class RawReceive:
         self._listening.add(key)
         self._nursery.start_soon(self._recv_loop, sock, *key)
 
-    def _drain(self, sock: socket.socket, family: int, proto: int) -> tuple[bool, bool]:
-        """Hand up to _DRAIN waiting replies to the scheduler: (any handed
-        over, _DRAIN reached with more perhaps waiting)."""
-        assert self._receiver is not None
-        deliver = self._receiver.reply
+    def _batch(self, read: Callable[[], Reply | bool | None],
+               deliver: Callable[[Reply, int], bool]) -> tuple[bool, bool]:
+        """Up to _DRAIN non-blocking reads, each reply handed to ``deliver``:
+        (any reply matched a task, _DRAIN reached with more perhaps waiting).
+        ``read`` returns None when the socket is empty, False for a frame
+        that is no reply; a packet that does not parse is counted."""
         got = False
         for _ in range(_DRAIN):
             try:
-                reply = self.read_one(sock, family, proto)
+                reply = read()
             except MalformedPacket:
                 self.malformed += 1
                 continue
             except OSError:
-                break
+                return got, False
             if reply is None:
                 return got, False
-            deliver(reply, time.time_ns())
-            got = True
+            if reply is not False:
+                assert isinstance(reply, Reply)
+                got = deliver(reply, time.time_ns()) or got
         return got, True
+
+    def _drain(self, sock: socket.socket, family: int, proto: int) -> tuple[bool, bool]:
+        """Hand up to _DRAIN waiting replies to the scheduler (see _batch)."""
+        assert self._receiver is not None
+        return self._batch(partial(self.read_one, sock, family, proto), self._receiver.reply)
 
     def drain(self) -> None:
         """Read the replies already waiting, from the driver after it sent.
@@ -290,23 +299,11 @@ class RawReceive:
         assert self._receiver is not None
         deliver = self._receiver.dl_reply
         handled = self._receiver.handled
+        read = partial(self.read_dl, sock)
         while True:
             await trio.lowlevel.wait_readable(sock)
-            got = False
-            for _ in range(_DRAIN):
-                try:
-                    reply = self.read_dl(sock)
-                except MalformedPacket:
-                    self.malformed += 1
-                    continue
-                except OSError:
-                    break
-                if reply is None:
-                    break
-                if reply is not False:
-                    assert isinstance(reply, Reply)
-                    got = deliver(reply, time.time_ns()) or got
-            else:
+            got, more = self._batch(read, deliver)
+            if more:
                 await trio.lowlevel.checkpoint()  # as in _recv_loop
             if got:
                 handled()
