@@ -167,6 +167,7 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
                      kind="file" if config.inputs == "infile" else "cmdline",
                      list_info=lst, cycle_info=cycle, failed=methods.failed_record,
                      max_outstanding=max(len(commands), 1), on_discard=engine.forget,
+                     keys_of=methods.command_keys,
                      watch=engine.watch)
         for cmd in commands:
             problem = route_problem(engine, cmd)

@@ -383,6 +383,7 @@ class ClientSession:
                      list_id=ev.list_id, cycle_id=ev.cycle_id, kind="control",
                      list_info=lst, cycle_info=cycle, outfile=sab,
                      max_outstanding=srv.config.queue_max, on_discard=srv.engine.forget,
+                     keys_of=methods.command_keys,
                      watch=srv.engine.watch)
         self.source = src
         self.writer = warts.Writer()

@@ -67,6 +67,9 @@ MAX_OUTSTANDING = 1_000_000
 # Tasks a take may build and find blocked before it gives up its slot: a
 # queue of commands to one busy target must not cost a burst of builds.
 TAKE_TRIES = 8
+# Commands a take may find blocked by their keys alone (no task built, a
+# dict lookup each) before it gives up its slot.
+TAKE_SKIPS = 256
 
 
 def _log(msg: str) -> None:
@@ -159,6 +162,8 @@ class Source:
     blocker: KeyBlocker = lambda key: None
     # A built task that will not run: drop what was registered for it.
     on_discard: Callable[[Task], None] = lambda task: None
+    # The keys a command's task will hold, when the command alone says.
+    keys_of: Callable[[Any], tuple[MatchKey, ...] | None] = lambda command: None
     # Ask to be told when a task taken from here finishes (engine.watch).
     watch: Callable[[Task, Callable[[Task, BaseException | None], None]], None] = \
         lambda task, cb: None
@@ -179,9 +184,11 @@ class Source:
         return bool(self.front or self.queue) and not self.closed and not self.paused
 
     def take(self) -> Task | None:
-        """Build the task of the next command that is not blocked, trying
-        at most :data:`TAKE_TRIES` commands."""
-        for _ in range(TAKE_TRIES):
+        """Build the task of the next command that is not blocked, building
+        at most :data:`TAKE_TRIES` tasks (and looking at most
+        :data:`TAKE_SKIPS` commands whose keys alone show them blocked)."""
+        builds = skips = 0
+        while builds < TAKE_TRIES and skips < TAKE_SKIPS:
             if self.closed or self.paused:
                 return None
             if self.front:
@@ -192,22 +199,35 @@ class Source:
                     self.on_more()
             else:
                 return None
+            was = q.blocked_on
+            known = self.keys_of(q.command)
+            if known is not None:
+                held = next((h for k in known if (h := self.blocker(k)) is not None), None)
+                if held is not None:
+                    self._block(q, held)
+                    self._moved_on(was, known)
+                    skips += 1
+                    continue
+            builds += 1
             task = self._build(q)
             keys, key = self._conflict(task)
-            was = q.blocked_on
             if key is None:
                 self.running[task] = q
                 self.watch(task, self.finished)
             else:
                 self._block(q, key)
                 self.on_discard(task)
-            if was is not None and was not in keys and not self.busy(was):
-                # It waited on a key it does not hold now (its new task drew
-                # other ports), and nobody else holds it: the next may go.
-                self.release(was)
+            self._moved_on(was, keys)
             if key is None:
                 return task
         return None
+
+    def _moved_on(self, was: MatchKey | None, keys: tuple[MatchKey, ...]) -> None:
+        """A command that waited on ``was`` has been taken: if its task does
+        not hold that key (it drew other ports, or waits on another key) and
+        nobody else holds it, the next command waiting on it may go."""
+        if was is not None and was not in keys and not self.busy(was):
+            self.release(was)
 
     def _build(self, q: Queued) -> Task:
         try:

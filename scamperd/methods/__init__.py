@@ -43,10 +43,17 @@ def lookup(command: object) -> Method | None:
     return METHODS.get(type(command))
 
 
+def command_keys(command: object) -> tuple[object, ...] | None:
+    """The keys ``command``'s task will hold, if the command alone says."""
+    method = METHODS.get(type(command))
+    return method.keys(command) if method is not None else None
+
+
 def failed_record(command: object, source: object, errmsg: str, now: int) -> object:
     """The error record of ``command``'s method (see :class:`Method`)."""
     method = METHODS[type(command)]
     return method.failed(command, source, errmsg, now)
 
 
-__all__ = ["METHODS", "FailedRecord", "Method", "MethodFactory", "failed_record", "lookup"]
+__all__ = ["METHODS", "FailedRecord", "Method", "MethodFactory", "command_keys", "failed_record",
+           "lookup"]

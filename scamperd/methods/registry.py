@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.task import TaskFactory
+from ..engine.task import MatchKey, TaskFactory
 
 # (command, context, host) -> the task, built when the scheduler starts it
 MethodFactory = TaskFactory
@@ -31,6 +31,10 @@ class Method:
     # command is accepted (scamper_getsrc()), or None when the command gives
     # its own source: a destination no route leads to is refused then.
     route_to: Callable[[Any], bytes | None]
+    # The match keys the command's task will hold, when the command alone
+    # says (None: drawn as the task is built): a command blocked behind a
+    # busy key is then found without building its task.
+    keys: Callable[[Any], tuple[MatchKey, ...] | None] = lambda command: None
 
 
 def dst_unless_src(command: Any) -> bytes | None:

@@ -279,3 +279,25 @@ def test_sources_queued_command_is_compact() -> None:
     finally:
         tracemalloc.stop()
     assert per < 100, per
+
+
+def test_sources_command_keys_block_without_building() -> None:
+    """When the method says a command's keys from the command alone, a
+    command blocked behind a busy key is found without building its task."""
+    log: list[Any] = []
+    built: list[Any] = []
+    busy: set[Any] = {"K"}
+    ss = SourceSet(busy=busy.__contains__)
+
+    def make(cmd: Any, tid: int) -> T:
+        built.append(cmd)
+        return T(cmd)
+
+    a = _src("a", 1, log, make, keys_of=lambda cmd: (cmd[1],) if cmd[1] else None)
+    ss.add(a)
+    for i in range(50):
+        a.submit((f"k{i}", "K"))
+    a.submit(("free", None))
+    t = ss.take()
+    assert t is not None and t.cmd == ("free", None)
+    assert built == [("free", None)] and len(a.blocked["K"]) == 50

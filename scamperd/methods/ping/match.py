@@ -23,6 +23,8 @@ from ...engine.packets import (
     Icmp6,
     Reply,
 )
+from ...engine.task import MatchKey
+from .probes import probe_proto
 
 M = PingMethod
 IPID_LOOKBACK = 5  # match_ipid(): probes examined for an echoed IP-ID
@@ -40,6 +42,18 @@ REPLY_ICMP_TYPE = {
     (M.ICMP_TIME, False): Icmp4.TSTAMPREPLY,
 }
 
+
+
+def command_keys(cmd: PingCommand) -> tuple[MatchKey, ...] | None:
+    """The keys a ping's task will hold, from the command alone (PingTask's
+    match_keys); None when they are drawn as the task is built (-F 0)."""
+    if cmd.sport == 0:
+        return None
+    dst = cmd.dst.packed
+    proto = probe_proto(cmd, len(dst) == 16)
+    if cmd.is_vary_sport:
+        return tuple((proto, cmd.sport + i, dst) for i in range(cmd.attempts))
+    return ((proto, cmd.sport, dst),)
 
 
 class SentIpid(Protocol):

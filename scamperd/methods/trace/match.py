@@ -8,8 +8,21 @@ put them there.  These functions recover the id from a reply.
 
 from __future__ import annotations
 
+from protocol.commands.trace import TraceCommand
+
 from ...engine.packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
+from ...engine.task import MatchKey
 from .probes import ICMP_TYPES, TCP_TYPES, UDP_TYPES, ProbeSpec, T, byteswap16, probe_proto
+
+
+def command_keys(cmd: TraceCommand) -> tuple[MatchKey, ...] | None:
+    """The key a trace's task will hold, from the command alone (TraceTask's
+    match_keys); None when its port or ICMP id is drawn as it is built."""
+    if cmd.sport == 0:
+        return None
+    dst = cmd.dst.packed
+    proto = probe_proto(int(cmd.method), len(dst) == 16)
+    return ((proto, None if cmd.offset else cmd.sport, dst),)
 
 
 def ipid_fudge(ipid: int, id_next: int) -> int | None:
