@@ -38,21 +38,8 @@ UNPRIVILEGED := tests/scamperd/engine/test_fakenet.py tests/scamperd/test_daemon
 	tests/scamperd/test_robustness.py tests/scamperd/test_cli.py \
 	tests/scamperd/test_transcript.py tests/scamperd/test_many_clients.py \
 	tests/scamperd/methods
-NOBODY := setpriv --reuid=65534 --regid=65534 --clear-groups
 test-unprivileged: venv
-	@if ! command -v setpriv >/dev/null 2>&1; then \
-	  echo "test-unprivileged: SKIPPED: setpriv (util-linux) is not installed"; exit 0; fi; \
-	as=""; who="uid $$(id -u)"; \
-	if [ "$$(id -u)" = 0 ]; then as="$(NOBODY)"; who="nobody (uid 65534)"; fi; \
-	py=""; for c in $(abspath $(PY)) /usr/bin/python3; do \
-	  if $$as env $$c -c 'import json' 2>/dev/null; then py=$$c; break; fi; done; \
-	if [ -z "$$py" ]; then echo "test-unprivileged: no python that $$who can run"; exit 1; fi; \
-	site=$$($(PY) -c 'import site; print(site.getsitepackages()[0])'); \
-	tmp=$$(mktemp -d); chmod 1777 $$tmp; \
-	echo "test-unprivileged: as $$who, $$py: $(UNPRIVILEGED)"; \
-	$$as env HOME=$$tmp PYTHONPATH=$(CURDIR):$$site PYTHONDONTWRITEBYTECODE=1 \
-	  $$py -m pytest -q -p no:cacheprovider --basetemp=$$tmp/pytest $(UNPRIVILEGED); \
-	rc=$$?; rm -rf $$tmp; exit $$rc
+	tests/unprivileged.sh $(abspath $(PY)) $(UNPRIVILEGED)
 
 run: venv debs
 	$(VENV)/bin/scamperd -U /run/scamperd.sock -P 127.0.0.1:31337 -p 1000
