@@ -751,7 +751,12 @@ def test_trace_real_confidence_and_stops_match_debian(testbed: Testbed, family: 
                 assert len(mine[3]) == len(deb[3]) == 1 and set(mine[3]) <= hop3
                 assert all(list(c.values()) == [6] for c in mine.values()), mine
             else:
-                assert set(mine[3]) == set(deb[3]) == hop3, (mine, deb)
+                # a flow per probe (the dport varies): the probes spread over
+                # the split.  Which branch a dport takes depends on the
+                # namespace's random ECMP hash seed, so 15 probes need not
+                # reach all three (Debian's scamper once reached two).
+                for seen in (mine[3], deb[3]):
+                    assert len(seen) >= 2 and set(seen) <= hop3, (mine, deb)
         elif "-m 3" in a:
             assert rec.stop_reason == TraceStop.HOPLIMIT and rec.probec == 3
         elif "-N" in a:
