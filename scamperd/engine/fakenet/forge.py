@@ -100,11 +100,12 @@ def ip(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int, ipid: in
 
 
 def icmp_error(frm: bytes, quote: bytes, typ: int, code: int, *, rest: bytes = bytes(4),
-               ttl: int = 64, ipid: int = 0) -> bytes:
-    """An ICMP error from ``frm`` to the quoted packet's source, quoting as
-    much of it as an error may carry."""
+               ttl: int = 64, ipid: int = 0, to: bytes | None = None) -> bytes:
+    """An ICMP error from ``frm`` to the quoted packet's source (or ``to``),
+    quoting as much of it as an error may carry."""
     v6 = len(frm) == 16
-    to = quote[8:24] if v6 else quote[12:16]
+    if to is None:
+        to = quote[8:24] if v6 else quote[12:16]
     body = icmp_msg(typ, code, rest, quote[:QUOTE_MAX[v6]], src=frm, dst=to)
     proto = P.IPPROTO_ICMPV6 if v6 else P.IPPROTO_ICMP
     return ip(frm, to, proto, body, ttl=ttl, ipid=ipid)
@@ -132,14 +133,15 @@ def too_big(frm: bytes, quote: bytes, mtu: int, *, ttl: int = 64, ipid: int = 0)
 
 
 def echo_reply(probe: bytes, *, frm: bytes | None = None, ttl: int = 64, ipid: int = 0,
-               tos: int = 0) -> bytes:
-    """The echo reply to an echo request: same id, sequence and data."""
+               tos: int = 0, options: bytes = b"") -> bytes:
+    """The echo reply to an echo request: same id, sequence and data (and
+    the IPv4 ``options`` a router filled in, for record-route tests)."""
     v = view(probe)
     frm = v.dst if frm is None else frm
     icmp = probe[v.off:v.size]
     typ = P.Icmp6.ECHO_REPLY if v.v6 else P.Icmp4.ECHOREPLY
     body = icmp_msg(typ, 0, icmp[4:8], icmp[8:], src=frm, dst=v.src)
-    return ip(frm, v.src, v.proto, body, ttl=ttl, ipid=ipid, tos=tos)
+    return ip(frm, v.src, v.proto, body, ttl=ttl, ipid=ipid, tos=tos, options=options)
 
 
 def tcp_reply(probe: bytes, flags: int, *, seq: int = 0, ack: int | None = None,

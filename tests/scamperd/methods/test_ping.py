@@ -20,6 +20,7 @@ import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.ping import PingCommand, parse_ping
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet import forge
 from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
@@ -61,47 +62,35 @@ def send(t: PingTask, now: int) -> Probe:
     return a.probe
 
 
+# Replies forged with the fake network's forger, with this file's defaults.
+
 def echo_reply4(probe: Probe, rx: int, *, ttl: int = 60, ipid: int = 777,
                 tos: int = 0, options: bytes = b"") -> P.Reply:
     """The target's echo reply to an IPv4 echo probe (same id/seq/payload)."""
-    ihl = (probe.packet[0] & 0x0F) * 4
-    icmp = probe.packet[ihl:]
-    body = icmp_msg(0, 0, icmp[4:8], icmp[8:])
-    pkt = P.build_ipv4(probe.dst, probe.packet[12:16], P.IPPROTO_ICMP, body, ttl=ttl,
-                       ipid=ipid, tos=tos, df=False, options=options)
-    return P.parse_ipv4(pkt, rx, ifindex=0)
+    return forge.as_received(forge.echo_reply(probe.packet, ttl=ttl, ipid=ipid, tos=tos,
+                                              options=options), rx)
 
 
 def error4(probe: Probe, rx: int, *, frm: bytes = RTR4, typ: int = 11, code: int = 0,
            rest: bytes = bytes(4)) -> P.Reply:
     """An ICMP error from ``frm`` quoting the whole IPv4 probe."""
-    src = probe.packet[12:16]
-    body = icmp_msg(typ, code, rest, probe.packet)
-    pkt = P.build_ipv4(frm, src, P.IPPROTO_ICMP, body, ttl=250, ipid=5, df=False)
-    return P.parse_ipv4(pkt, rx)
+    return forge.as_received(forge.icmp_error(frm, probe.packet, typ, code, rest=rest,
+                                              ttl=250, ipid=5), rx)
 
 
 def echo_reply6(probe: Probe, rx: int, *, hlim: int = 61, tclass: int = 0) -> P.Reply:
-    icmp = probe.packet[40:]
-    src = probe.packet[8:24]
-    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
-    return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, probe.dst, src, hlim, tclass, rx)
+    return forge.as_received(forge.echo_reply(probe.packet, ttl=hlim, tos=tclass), rx)
 
 
 def error6(probe: Probe, rx: int, *, frm: bytes = RTR6, typ: int = 1, code: int = 4,
            rest: bytes = bytes(4)) -> P.Reply:
-    src = probe.packet[8:24]
-    body = icmp_msg(typ, code, rest, probe.packet, src=frm, dst=src)
-    return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, frm, src, 63, 0, rx)
+    return forge.as_received(forge.icmp_error(frm, probe.packet, typ, code, rest=rest,
+                                              ttl=63), rx)
 
 
 def tcp_reply4(probe: Probe, rx: int, flags: int, *, ipid: int = 999) -> P.Reply:
-    ihl = (probe.packet[0] & 0x0F) * 4
-    sport, dport, seq = struct.unpack_from(">HHI", probe.packet, ihl)
-    src = probe.packet[12:16]
-    seg = P.build_tcp(probe.dst, src, dport, sport, seq=12345, ack=seq + 1, flags=flags)
-    pkt = P.build_ipv4(probe.dst, src, P.IPPROTO_TCP, seg, ttl=59, ipid=ipid)
-    return P.parse_ipv4(pkt, rx)
+    return forge.as_received(forge.tcp_reply(probe.packet, flags, seq=12345, ttl=59,
+                                             ipid=ipid), rx)
 
 
 def roundtrip(rec: Ping) -> Ping:

@@ -21,6 +21,7 @@ import warts
 from protocol.commands.base import CommandContext
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet import forge
 from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
@@ -72,18 +73,17 @@ def deliver(t: TraceTask, r: P.Reply, now: int) -> None:
     t.receive_reply(r, now)
 
 
+# Replies forged with the fake network's forger, with this file's defaults.
+
 def error(probe: Probe, rx: int, frm: bytes, *, typ: int | None = None, code: int = 0,
           rest: bytes = bytes(4), quote: bytes | None = None, ttl: int = 250) -> P.Reply:
     """An ICMP error from ``frm`` quoting the probe (TTL exceeded by default)."""
+    if typ is None:
+        typ = 3 if probe.v6 else 11
     pkt = quote if quote is not None else probe.packet
-    if probe.v6:
-        src = probe.packet[8:24]
-        body = icmp_msg(3 if typ is None else typ, code, rest, pkt, src=frm, dst=src)
-        return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, frm, src, ttl, 0, rx)
-    src = probe.packet[12:16]
-    body = icmp_msg(11 if typ is None else typ, code, rest, pkt)
-    return P.parse_ipv4(P.build_ipv4(frm, src, P.IPPROTO_ICMP, body, ttl=ttl, ipid=5,
-                                     df=False), rx)
+    src = probe.packet[8:24] if probe.v6 else probe.packet[12:16]  # back to the prober
+    return forge.as_received(forge.icmp_error(frm, pkt, typ, code, rest=rest, ttl=ttl,
+                                              ipid=5, to=src), rx)
 
 
 def unreach(probe: Probe, rx: int, frm: bytes, code: int | None = None) -> P.Reply:
@@ -94,25 +94,12 @@ def unreach(probe: Probe, rx: int, frm: bytes, code: int | None = None) -> P.Rep
 
 
 def echo_reply(probe: Probe, rx: int) -> P.Reply:
-    if probe.v6:
-        icmp = probe.packet[40:]
-        src = probe.packet[8:24]
-        body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
-        return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, body, probe.dst, src, 59, 0, rx)
-    icmp = probe.packet[20:]
-    body = icmp_msg(0, 0, icmp[4:8], icmp[8:])
-    return P.parse_ipv4(P.build_ipv4(probe.dst, probe.packet[12:16], P.IPPROTO_ICMP, body,
-                                     ttl=59, ipid=77, df=False), rx)
+    return forge.as_received(forge.echo_reply(probe.packet, ttl=59, ipid=77), rx)
 
 
 def tcp_reply(probe: Probe, rx: int, flags: int) -> P.Reply:
-    hl = 40 if probe.v6 else 20
-    sport, dport = struct.unpack_from(">HH", probe.packet, hl)
-    src = probe.packet[8:24] if probe.v6 else probe.packet[12:16]
-    seg = P.build_tcp(probe.dst, src, dport, sport, seq=99, ack=1, flags=flags)
-    if probe.v6:
-        return P.parse_ipv6_payload(P.IPPROTO_TCP, seg, probe.dst, src, 59, 0, rx)
-    return P.parse_ipv4(P.build_ipv4(probe.dst, src, P.IPPROTO_TCP, seg, ttl=59, ipid=88), rx)
+    return forge.as_received(forge.tcp_reply(probe.packet, flags, seq=99, ack=1, ttl=59,
+                                             ipid=88), rx)
 
 
 def dest_reply(method: str, probe: Probe, rx: int) -> P.Reply:
