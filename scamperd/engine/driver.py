@@ -41,18 +41,15 @@ class Engine:
     """The shared probe engine: one scheduler, the packet I/O, the trio tasks."""
 
     def __init__(self, *, pps: int = 20, window: int = 0,
-                 on_finished: Callable[[object], None] | None = None,
                  io: PacketIO | None = None) -> None:
         self.io: PacketIO = io if io is not None else RawIO()
         self.clock = self.io.clock
-        self._on_finished = on_finished
         self.sched = Scheduler(send=self.io.send, on_finished=self._finished,
                                pps=pps, window=window)
         self._wake = trio.Event()
         # When the driver means to wake next (epoch ns; None: not until poked),
         # so a reply wakes it only when it makes something due sooner.
         self._planned: int | None = None
-        self.finished_cb: dict[object, Callable[[object], None]] = {}
         # finished tasks go here with the fault, if any (sources use this)
         self._watch: dict[object, Callable[[Any, BaseException | None], None]] = {}
         # tasks reading the datalink, and how many of them want each key
@@ -98,7 +95,6 @@ class Engine:
         """A task that was built but will never run: drop what was
         registered for it (its watch, its datalink interest)."""
         self._watch.pop(task, None)
-        self.finished_cb.pop(task, None)
         if self._dl_tasks:
             self._drop_datalink(task)
 
@@ -108,12 +104,6 @@ class Engine:
         watcher = self._watch.pop(task, None)
         if watcher is not None:
             watcher(task, fault)
-            return
-        cb = self.finished_cb.pop(task, None)
-        if cb is not None:
-            cb(task)
-        elif self._on_finished is not None:
-            self._on_finished(task)
 
     def _replies_handled(self) -> None:
         """Wake the driver if the replies just handed over made something

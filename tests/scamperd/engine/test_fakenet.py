@@ -270,7 +270,7 @@ async def _run(tasks: list[object], io: FakeIO, pps: int = 100) -> None:
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
         for t in tasks:
-            engine.finished_cb[t] = done.append
+            engine.watch(t, lambda t, fault: done.append(t))
             engine.sched.add(t, engine.clock.now())  # type: ignore[arg-type]
         engine.poke()
         with trio.fail_after(600):

@@ -416,10 +416,10 @@ async def main():
         task = make_ping_task(parse_ping(args, CommandContext()), None, engine)
         progress = []
         task.on_progress = progress.append
-        def finished(t):
+        def finished(t, fault):
             results[0] = t.result()
             done.set()
-        engine.finished_cb[task] = finished
+        engine.watch(task, finished)
         engine.sched.add(task, time.time_ns())
         engine.poke()
         with trio.fail_after(20):
@@ -451,11 +451,11 @@ async def main():
                  for a in sys.argv[1:]]
         reading = engine.io.dl_rx is not None
         for i, task in enumerate(tasks):
-            def finished(t, i=i):
+            def finished(t, fault, i=i):
                 results[i] = t.result()
                 if len(results) == len(tasks):
                     done.set()
-            engine.finished_cb[task] = finished
+            engine.watch(task, finished)
             engine.sched.add(task, time.time_ns())
         engine.poke()
         with trio.fail_after(20):

@@ -622,11 +622,11 @@ async def main():
             cmd = parse_trace(args, CommandContext(pid=os.getpid() + i))
             task = make_trace_task(cmd, None, engine)
             tasks.append(task)
-            def finished(t, i=i):
+            def finished(t, fault, i=i):
                 results[i] = t.result()
                 if len(results) == len(tasks):
                     done.set()
-            engine.finished_cb[task] = finished
+            engine.watch(task, finished)
             engine.sched.add(task, time.time_ns())
         engine.poke()
         with trio.fail_after(60):

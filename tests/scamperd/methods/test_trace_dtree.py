@@ -289,7 +289,7 @@ async def main():
             cmd = parse_trace(args, CommandContext(pid=os.getpid() + i))
             task = make_trace_task(cmd, None, engine)
             done = trio.Event()
-            engine.finished_cb[task] = lambda t: (out.append(t.result()), done.set())
+            engine.watch(task, lambda t, fault: (out.append(t.result()), done.set()))
             engine.sched.add(task, time.time_ns())
             engine.poke()
             with trio.fail_after(60):

@@ -373,11 +373,11 @@ async def main():
             task = make_trace_task(parse_trace(a, CommandContext(pid=os.getpid() + i)),
                                    None, engine)
             task.on_progress = copies.append
-            def finished(t, i=i):
+            def finished(t, fault, i=i):
                 results[i] = t.result()
                 if len(results) == len(args):
                     done.set()
-            engine.finished_cb[task] = finished
+            engine.watch(task, finished)
             engine.sched.add(task, time.time_ns())
         engine.poke()
         with trio.fail_after(60):
