@@ -76,14 +76,19 @@ def text(spec: OptionSpec, param: str) -> object:
     return param
 
 
-def duration(unit: int, malformed: str, out_of_range: str) -> Convert:
+def duration(unit: int, malformed: str, out_of_range: str, *, step: int = US,
+             too_fine: str = "") -> Convert:
     """A time option: ``N[.F][s|ms|us]`` with default ``unit``, in microseconds,
-    inside the table's lo..hi (microseconds)."""
+    a multiple of ``step`` (else ``too_fine``), inside the table's lo..hi
+    (microseconds).  The checks run in that order, as in scamper's
+    validators that have all three (trace and tracelb ``-w``/``-W``)."""
 
     def convert(spec: OptionSpec, param: str) -> object:
         us = timeval_fromstr(param, unit)
         if us is None:
             raise OptionError(malformed)
+        if us % step:
+            raise OptionError(too_fine)
         if (spec.lo is not None and us < spec.lo) or (spec.hi is not None and us > spec.hi):
             raise OptionError(out_of_range)
         return us

@@ -11,6 +11,7 @@ from protocol.options import (
     MS,
     SEC,
     ArgType,
+    OptionError,
     OptionSpec,
     TokenizeError,
     choice,
@@ -140,6 +141,23 @@ def test_parse_options_errors_in_scamper_order(s: str, error: str) -> None:
     with pytest.raises(CommandError) as exc:
         parse_options(s, TABLE, parse_error="bad", missing_target="no target")
     assert str(exc.value) == error
+
+
+@pytest.mark.parametrize(("param", "result"), [
+    ("20", 200000), ("1s", SEC), ("150ms", 150000), ("155ms", "too fine"), ("15.5", "too fine"),
+    ("1", "out of range"), ("201", "out of range"), ("2.05s", "out of range"),
+    ("2.055s", "too fine"), ("x", "malformed"),
+])
+def test_duration_checks_form_then_step_then_range(param: str, result: int | str) -> None:
+    # tracelb's -W: 10 ms units, a multiple of 10 ms, 150 ms .. 2 s.
+    spec = OptionSpec("W", "wait", ArgType.STR, 150 * MS, 2 * SEC,
+                      convert=duration(10 * MS, "malformed", "out of range", step=10 * MS,
+                                       too_fine="too fine"))
+    if isinstance(result, int):
+        assert spec.convert(spec, param) == result
+    else:
+        with pytest.raises(OptionError, match=f"^{result}$"):
+            spec.convert(spec, param)
 
 
 def test_parse_options_repeats_allowed_when_not_checked() -> None:
