@@ -23,6 +23,7 @@ from .commands import (
 )
 from .commands.ping import PING_OPTIONS, PingCommand, PingFlag, PingMethod
 from .commands.trace import TRACE_OPTIONS, TraceCommand, TraceFlag, TraceMethod
+from .commands.tracelb import TRACELB_OPTIONS, TracelbCommand, TracelbFlag, TracelbMethod
 from .control import MAX_LINE, SENDABLE, TRANSITIONS, ControlConnection, State
 from .errors import CommandError, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -73,4 +74,5 @@ __all__ = [
     "Shutdown", "ShutdownMode", "SourceList", "State", "command_word", "parse_command",
     "parse_options", "register", "replies", "uudecode", "uuencode", "uuencoded_length",
     "TRACE_OPTIONS", "TraceCommand", "TraceFlag", "TraceMethod",
+    "TRACELB_OPTIONS", "TracelbCommand", "TracelbFlag", "TracelbMethod",
 ]

@@ -18,6 +18,7 @@ from ..errors import CommandError
 from .base import CommandContext
 from .ping import PingCommand, parse_ping
 from .trace import TraceCommand, parse_trace
+from .tracelb import TracelbCommand, parse_tracelb
 
 # scamper 20260420's measurement words in its lookup order (scamper_sources.c);
 # "trace" is tried before "tracelb" but needs whitespace after it, so the
@@ -26,12 +27,13 @@ MEASUREMENTS = ("trace", "ping", "tracelb", "dealias", "neighbourdisc", "tbit", 
                 "sniff", "host", "http", "udpprobe", "owamp")
 
 # The union of command dataclasses grows as grammars are added.
-MeasurementCommand = PingCommand | TraceCommand
+MeasurementCommand = PingCommand | TraceCommand | TracelbCommand
 Grammar = Callable[[str, CommandContext], MeasurementCommand]
 
 GRAMMARS: dict[str, Grammar] = {
     "ping": parse_ping,
     "trace": parse_trace,
+    "tracelb": parse_tracelb,
 }
 
 
@@ -71,6 +73,7 @@ __all__ = [
     "MeasurementCommand",
     "PingCommand",
     "TraceCommand",
+    "TracelbCommand",
     "command_word",
     "parse_command",
     "register",
