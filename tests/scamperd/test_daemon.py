@@ -218,6 +218,9 @@ async def test_daemon_command_errors(daemon: Serving, no_ping: None) -> None:
         await c.line() if _ < 2 else await c.record()
     assert await ask(c, "bogus 1") == f"ERR command not accepted: {NO_TYPE}"
     assert await ask(c, "tracelb 127.0.0.1") == "ERR command not accepted: tracelb disabled"
+    # The grammar runs before the method lookup, so its reasons come first.
+    assert await ask(c, "tracelb -q 9 127.0.0.1") == (
+        "ERR command not accepted: -q failed: attempts must be within 1 - 5")
     # ping parses, but no ping method is registered in this test.
     assert await ask(c, "ping 127.0.0.1") == "ERR command not accepted: ping disabled"
     assert (await ask(c, "ping -c 0 127.0.0.1")).startswith("ERR command not accepted: ")
