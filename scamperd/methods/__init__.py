@@ -27,14 +27,17 @@ from __future__ import annotations
 
 from protocol.commands.ping import PingCommand
 from protocol.commands.trace import TraceCommand
+from protocol.commands.tracelb import TracelbCommand
 
 from .ping import METHOD as PING
 from .registry import FailedRecord, Method, MethodFactory
 from .trace import METHOD as TRACE
+from .tracelb import METHOD as TRACELB
 
 METHODS: dict[type, Method] = {
     PingCommand: PING,
     TraceCommand: TRACE,
+    TracelbCommand: TRACELB,
 }
 
 

@@ -217,7 +217,7 @@ async def test_daemon_command_errors(daemon: Serving, no_ping: None) -> None:
     for _ in range(4):
         await c.line() if _ < 2 else await c.record()
     assert await ask(c, "bogus 1") == f"ERR command not accepted: {NO_TYPE}"
-    assert await ask(c, "tracelb 127.0.0.1") == "ERR command not accepted: tracelb disabled"
+    assert await ask(c, "tbit 127.0.0.1") == "ERR command not accepted: tbit disabled"
     # The grammar runs before the method lookup, so its reasons come first.
     assert await ask(c, "tracelb -q 9 127.0.0.1") == (
         "ERR command not accepted: -q failed: attempts must be within 1 - 5")
@@ -500,10 +500,10 @@ def test_daemon_oneshot_file_json(tmp_path: Path, fake_ping: None) -> None:
 def test_daemon_oneshot_refuses_command_without_method(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    cfg = parse_args(["-c", "tracelb", "-o", str(tmp_path / "x.warts"), "-i", "127.0.0.1"])
+    cfg = parse_args(["-c", "tbit", "-o", str(tmp_path / "x.warts"), "-i", "127.0.0.1"])
     assert cli.run(cfg) == 255
     assert capsys.readouterr().err == (
-        "scamperd: command not accepted: tracelb disabled: tracelb 127.0.0.1\n")
+        "scamperd: command not accepted: tbit disabled: tbit 127.0.0.1\n")
 
 
 async def test_daemon_halt_queued_task(tmp_path: Path, fake_ping: None) -> None:

@@ -40,17 +40,14 @@ from ...engine.packets import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     TRANSPORT_HDR,
-    Icmp4,
-    Icmp6,
     TcpFlag,
     build_icmp_echo,
     build_ip,
     build_ipv6,
     build_tcp,
     build_udp,
-    checksum,
-    pseudo_sum,
 )
+from ...engine.steer import steered_echo, steered_udp
 
 T = TraceType
 ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
@@ -128,14 +125,9 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
             dport = (dport + pid) & 0xFFFF
             body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
         elif not spec.const_payload and len(payload) >= 2:
-            # Write the id we want into the first two payload bytes, take the
-            # checksum over that, and store the checksum there instead: the
-            # two 16-bit words swap roles, so the UDP checksum comes out as
-            # id + 1 (scamper's "hack the checksum to be our id field").
-            _H.pack_into(payload, 0, (pid + 1) & 0xFFFF)
-            first = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
-            payload[0:2] = first[6:8]
-            body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
+            # the UDP checksum carries id + 1 (scamper's "hack the checksum
+            # to be our id field")
+            body = steered_udp(spec.src, spec.dst, spec.sport, dport, payload, pid + 1)
         else:
             if v6:
                 flow = pid + 1
@@ -143,18 +135,13 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
     elif m in ICMP_TYPES:
         proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
         seq = pid & 0xFFFF
-        csum = None
         if m == T.ICMP_ECHO_PARIS and len(payload) >= 2:
-            # The checksum is held at -d: put the wanted value in payload bytes
-            # 0-1, checksum the message as it stands, and store that there.
-            _H.pack_into(payload, 0, spec.dport)
-            typ = Icmp6.ECHO_REQUEST if v6 else Icmp4.ECHO
-            hdr = struct.pack(">BBHHH", typ, 0, 0, spec.sport, seq)
-            init = pseudo_sum(spec.src, spec.dst, IPPROTO_ICMPV6, 8 + len(payload)) if v6 else 0
-            _H.pack_into(payload, 0, checksum(hdr + payload, init))
-            csum = spec.dport
-        body = build_icmp_echo(spec.sport, seq, bytes(payload), v6=v6, src=spec.src,
-                               dst=spec.dst, csum=csum)
+            # the checksum is held at -d
+            body = steered_echo(spec.sport, seq, payload, spec.dport, v6=v6, src=spec.src,
+                                dst=spec.dst)
+        else:
+            body = build_icmp_echo(spec.sport, seq, bytes(payload), v6=v6, src=spec.src,
+                                   dst=spec.dst)
     else:
         proto = IPPROTO_TCP
         flags = TcpFlag.SYN if m == T.TCP else TcpFlag.ACK
