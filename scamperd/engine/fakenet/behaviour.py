@@ -100,8 +100,38 @@ class PerFlow:
         return options[int.from_bytes(h, "big") % len(options)]
 
 
+class PerPacket:
+    """Each packet takes a next hop drawn at random (seeded): per-packet
+    load balancing, which MDA must report as a clump."""
+
+    def __init__(self, seed: int, name: str) -> None:
+        self.rng = seeded(seed, name, "per-packet")
+
+    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+        return options[self.rng.randrange(len(options))]
+
+
+class PathChange(PerFlow):
+    """Per flow, but the routing changes under the measurement: every
+    ``EVERY`` packets the hash is salted anew, so flows move."""
+
+    EVERY = 20
+
+    def __init__(self, seed: int, name: str) -> None:
+        super().__init__(seed, name)
+        self.base = self.salt
+        self.count = 0
+
+    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+        self.salt = self.base + str(self.count // self.EVERY).encode()
+        self.count += 1
+        return super().choose(v, options)
+
+
 BALANCERS: dict[str, Callable[[int, str], Balancer]] = {
     "per-flow": PerFlow,
+    "per-packet": PerPacket,
+    "path-change": PathChange,
 }
 
 
