@@ -11,6 +11,7 @@ Nothing here needs root, and nothing is sent anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import ipaddress
 import json
@@ -75,6 +76,38 @@ def bed(*, seed: int = 1, loss: float = 0.0) -> Topology:
                     unroutable=(("127.255.255.255/32", errno.EACCES),
                                 ("255.255.255.255/32", errno.EACCES),
                                 ("ff00::/8", errno.ENETUNREACH)))
+
+
+LB_V4 = {"vp": "192.0.2.1", "r1": "203.0.113.1", "r2": "203.0.113.2", "a": "203.0.113.31",
+      "b": "203.0.113.32", "c": "203.0.113.33", "r3": "203.0.113.4", "d": "203.0.113.51",
+      "e": "203.0.113.52", "r5": "203.0.113.6", "dst": "198.51.100.10"}
+LB_V6 = {k: f"2001:db8:{v.split('.')[-1]}::1" if k != "dst" else "2001:db8:6::10"
+      for k, v in LB_V4.items()}
+LB_V6["vp"] = "2001:db8::1"
+LB_STAGES = (("r1",), ("r2",), ("a", "b", "c"), ("r3",), ("d", "e"), ("r5",))
+LB_LINKS = {("r1", "r2"), ("r2", "a"), ("r2", "b"), ("r2", "c"), ("a", "r3"), ("b", "r3"),
+         ("c", "r3"), ("r3", "d"), ("r3", "e"), ("d", "r5"), ("e", "r5"), ("r5", "dst")}
+
+
+# tracelb's double diamond, two hops out (a split right after the first
+# hop is a clump to scamper, so the first sits behind r2):
+#   vp - r1 - r2 =< a | b | c >= r3 =< d | e >= r5 - dst
+# r3 and r5 answer from one address whichever branch a probe came by.
+def diamond(*, seed: int = 3, dst: dict[str, object] | None = None,
+            **routers: dict[str, object]) -> Topology:
+    """The double diamond; keyword arguments change a router's Node fields
+    (``b={"loss": 1.0}``), ``dst`` the destination's."""
+    nodes = {}
+    for name in ("r1", "r2", "a", "b", "c", "r3", "d", "e", "r5"):
+        node = Node(name, {"lo": (LB_V4[name], LB_V6[name])}, delay_us=DELAY_US)
+        nodes[name] = dataclasses.replace(node, **routers.get(name, {}))
+    nodes["dst"] = dataclasses.replace(
+        Node("dst", {"r5": (LB_V4["dst"], LB_V6["dst"])}, delay_us=DELAY_US), **(dst or {}))
+    eth0 = Iface("eth0", 2, 1500, (LB_V4["vp"], LB_V6["vp"]))
+    ifaces, lo_routes = loopback((eth0,))
+    routes = (*lo_routes, Route("198.51.100.0/24", LB_STAGES, hosts=False),
+              Route("2001:db8:6::/48", LB_STAGES, hosts=False))
+    return Topology(ifaces, nodes, routes, seed=seed)
 
 
 def rtt_us(depth: int) -> int:

@@ -16,8 +16,6 @@ ending in no node).
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import trio
 import trio.testing
@@ -25,37 +23,13 @@ import trio.testing
 from protocol.commands.base import CommandContext
 from protocol.commands.tracelb import parse_tracelb
 from scamperd.engine.driver import Engine
-from scamperd.engine.fakenet import FakeIO, Iface, Node, Route, Topology, loopback
+from scamperd.engine.fakenet import FakeIO, Topology
 from scamperd.methods.tracelb import TracelbTask, make_tracelb_task
+from tests.scamperd.fakenet_helpers import LB_LINKS as LINKS
+from tests.scamperd.fakenet_helpers import LB_V4 as V4
+from tests.scamperd.fakenet_helpers import LB_V6 as V6
+from tests.scamperd.fakenet_helpers import diamond
 from warts.types.tracelb import Tracelb
-
-V4 = {"vp": "192.0.2.1", "r1": "203.0.113.1", "r2": "203.0.113.2", "a": "203.0.113.31",
-      "b": "203.0.113.32", "c": "203.0.113.33", "r3": "203.0.113.4", "d": "203.0.113.51",
-      "e": "203.0.113.52", "r5": "203.0.113.6", "dst": "198.51.100.10"}
-V6 = {k: f"2001:db8:{v.split('.')[-1]}::1" if k != "dst" else "2001:db8:6::10"
-      for k, v in V4.items()}
-V6["vp"] = "2001:db8::1"
-STAGES = (("r1",), ("r2",), ("a", "b", "c"), ("r3",), ("d", "e"), ("r5",))
-LINKS = {("r1", "r2"), ("r2", "a"), ("r2", "b"), ("r2", "c"), ("a", "r3"), ("b", "r3"),
-         ("c", "r3"), ("r3", "d"), ("r3", "e"), ("d", "r5"), ("e", "r5"), ("r5", "dst")}
-DELAY_US = 100
-
-
-def diamond(*, seed: int = 3, dst: dict[str, object] | None = None,
-            **routers: dict[str, object]) -> Topology:
-    """The double diamond; keyword arguments change a router's Node fields
-    (``b={"loss": 1.0}``), ``dst`` the destination's."""
-    nodes = {}
-    for name in ("r1", "r2", "a", "b", "c", "r3", "d", "e", "r5"):
-        node = Node(name, {"lo": (V4[name], V6[name])}, delay_us=DELAY_US)
-        nodes[name] = dataclasses.replace(node, **routers.get(name, {}))
-    nodes["dst"] = dataclasses.replace(
-        Node("dst", {"r5": (V4["dst"], V6["dst"])}, delay_us=DELAY_US), **(dst or {}))
-    eth0 = Iface("eth0", 2, 1500, (V4["vp"], V6["vp"]))
-    ifaces, lo_routes = loopback((eth0,))
-    routes = (*lo_routes, Route("198.51.100.0/24", STAGES, hosts=False),
-              Route("2001:db8:6::/48", STAGES, hosts=False))
-    return Topology(ifaces, nodes, routes, seed=seed)
 
 
 def graph(rec: Tracelb, v6: bool) -> tuple[set[str], set[tuple[str, str | None]]]:
