@@ -18,7 +18,8 @@ ancillary data (source, hop limit, traffic class).  :func:`parse_ipv4` and
 inside an ICMP error (RFC 792 / RFC 4443), from which methods match the reply
 to the probe they sent.  What is parsed mirrors scamper_icmp4.c /
 scamper_icmp6.c: which ICMP types are wanted, the RFC 4884 extension block at
-128 bytes past the ICMP header, and IPv4 record-route/timestamp options.
+128 bytes past the ICMP header, and IPv4 record-route/timestamp options
+(read by options.py, which also builds the options probes carry).
 
 Every parser raises :class:`MalformedPacket` on a packet it cannot read; the
 engine counts and drops those.
@@ -28,10 +29,11 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from sys import byteorder
+
+from .options import ipv4_options, tcp_mss
 
 IPPROTO_ICMP = 1
 IPPROTO_TCP = 6
@@ -211,29 +213,6 @@ def build_tcp(src: bytes, dst: bytes, sport: int, dport: int, *, seq: int, ack: 
     return body[:16] + _U16.pack(csum) + body[18:]
 
 
-def tcp_mss_option(mss: int) -> bytes:
-    return bytes((2, 4)) + _U16.pack(mss)
-
-
-def ipopt_record_route(slots: int = 9) -> bytes:
-    """An IPv4 record-route option with ``slots`` empty addresses (RFC 791),
-    padded with end-of-options to a multiple of 4."""
-    opt = bytes((7, 3 + 4 * slots, 4)) + bytes(4 * slots)
-    return opt + bytes(-len(opt) % 4)
-
-
-def ipopt_timestamp(flag: int, addrs: list[bytes] | None = None, slots: int = 9) -> bytes:
-    """An IPv4 timestamp option (RFC 791): flag 0 tsonly, 1 tsandaddr, 3 prespecified."""
-    if flag == 3 and addrs:
-        body = b"".join(a + bytes(4) for a in addrs)
-    elif flag == 1:
-        body = bytes(8 * 4)
-    else:
-        body = bytes(4 * slots)
-    opt = bytes((68, 4 + len(body), 5, flag & 0x0F)) + body
-    return opt + bytes(-len(opt) % 4)
-
-
 # --------------------------------------------------------------------------
 # Parsing
 
@@ -340,63 +319,6 @@ _V6_ERRORS = frozenset((Icmp6.DST_UNREACH, Icmp6.PACKET_TOO_BIG, Icmp6.TIME_EXCE
                         Icmp6.PARAM_PROB))
 
 
-def _options(buf: bytes, off: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(kind, offset, length) of each IPv4 or TCP option (RFC 791, RFC 9293:
-    0 ends the list, 1 is a one-byte no-op, the rest carry their length);
-    stops at a length below 2.  The caller checks a length against ``end``."""
-    while off < end:
-        kind = buf[off]
-        if kind == 0:
-            return
-        if kind == 1:
-            off += 1
-            continue
-        if off + 1 >= end:
-            return
-        ol = buf[off + 1]
-        if ol < 2:
-            return
-        yield kind, off, ol
-        off += ol
-
-
-def _ipopts(buf: bytes, start: int, end: int, reply: Reply) -> None:
-    """IPv4 record-route and timestamp options (ipopt_parse in scamper)."""
-    for kind, off, ol in _options(buf, start, end):
-        if off + ol > end:
-            break
-        if kind == 7 and ol >= 3:
-            p = buf[off + 2]
-            if p >= 4 and p % 4 == 0 and p // 4 - 1 > 0:
-                n = p // 4 - 1
-                body = buf[off + 3:off + 3 + 4 * n]
-                reply.rr = tuple(body[i:i + 4] for i in range(0, len(body) - 3, 4))
-        elif kind == 68 and ol >= 4:
-            p = buf[off + 2]
-            fl = buf[off + 3] & 0x0F
-            if p == 1:
-                _ipopt_ts(buf[off + 4:off + ol], fl, reply)
-            elif p >= 5 and p - 1 <= ol:
-                _ipopt_ts(buf[off + 4:off + p - 1], fl, reply)
-
-
-def _ipopt_ts(body: bytes, fl: int, reply: Reply) -> None:
-    step = 4 if fl == 0 else 8 if fl in (1, 3) else 0
-    if step == 0 or len(body) < step or len(body) % step:
-        return
-    addrs = []
-    values = []
-    for i in range(0, len(body), step):
-        if step == 8:
-            addrs.append(body[i:i + 4])
-            values.append(_U32.unpack_from(body, i + 4)[0])
-        else:
-            values.append(_U32.unpack_from(body, i)[0])
-    reply.tsc_flag = fl
-    reply.ts_values = tuple(values)
-    reply.ts_addrs = tuple(addrs) if step == 8 else None
-
-
 def _transport_quote(q: Quote, buf: bytes, off: int, end: int) -> None:
     """Read the first 8 bytes of the quoted transport header (all RFC 792
     guarantees), as scamper does."""
@@ -441,7 +363,7 @@ def parse_ipv4(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply:
     _, tos, total, ipid, _frag, ttl, proto, _, src, dst = _IP4.unpack_from(buf, 0)
     r = Reply(False, src, dst, proto, ttl, tos, total, ipid, rx_ns, ifindex)
     if ihl > 20:
-        _ipopts(buf, 20, ihl, r)
+        r.rr, r.tsc_flag, r.ts_values, r.ts_addrs = ipv4_options(buf, 20, ihl)
     off = ihl
     if proto == IPPROTO_ICMP:
         if n < off + 8:
@@ -481,19 +403,12 @@ def parse_ipv4(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply:
             raise MalformedPacket("short TCP header")
         sport, dport, seq, ack, doff, flags, _, _, _ = _TCP.unpack_from(buf, off)
         r.sport, r.dport, r.tcp_seq, r.tcp_ack, r.tcp_flags = sport, dport, seq, ack, flags
-        r.tcp_mss = _tcp_mss(buf, off + 20, min(n, off + (doff >> 4) * 4))
+        r.tcp_mss = tcp_mss(buf, off + 20, min(n, off + (doff >> 4) * 4))
     elif proto == IPPROTO_UDP:
         if n < off + 8:
             raise MalformedPacket("short UDP header")
         r.sport, r.dport = struct.unpack_from(">HH", buf, off)
     return r
-
-
-def _tcp_mss(buf: bytes, off: int, end: int) -> int:
-    for kind, at, ol in _options(buf, off, end):
-        if kind == 2 and ol == 4 and at + 4 <= end:
-            return int(_U16.unpack_from(buf, at + 2)[0])
-    return 0
 
 
 def parse_ipv6_payload(proto: int, buf: bytes, src: bytes, dst: bytes, hlim: int,
@@ -541,7 +456,7 @@ def parse_ipv6_payload(proto: int, buf: bytes, src: bytes, dst: bytes, hlim: int
             raise MalformedPacket("short TCP header")
         sport, dport, seq, ack, doff, flags, _, _, _ = _TCP.unpack_from(buf, 0)
         r.sport, r.dport, r.tcp_seq, r.tcp_ack, r.tcp_flags = sport, dport, seq, ack, flags
-        r.tcp_mss = _tcp_mss(buf, 20, min(n, (doff >> 4) * 4))
+        r.tcp_mss = tcp_mss(buf, 20, min(n, (doff >> 4) * 4))
     elif proto == IPPROTO_UDP:
         if n < 8:
             raise MalformedPacket("short UDP header")

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from protocol.commands.ping import NO_EMBED_METHODS, PingCommand, PingFlag, PingMethod
 
+from ...engine.options import ipopt_record_route, ipopt_timestamp, tcp_mss_option
 from ...engine.packets import (
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
@@ -28,11 +29,8 @@ from ...engine.packets import (
     build_tcp,
     build_udp,
     checksum,
-    ipopt_record_route,
-    ipopt_timestamp,
     pseudo_sum,
     sum16,
-    tcp_mss_option,
 )
 
 M = PingMethod

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scamperd.engine import packets as P
 from scamperd.engine.icmpext import parse_icmp_extensions
+from scamperd.engine.options import ipopt_record_route, tcp_mss_option
 
 A4 = socket.inet_aton("10.200.1.1")
 B4 = socket.inet_aton("10.200.6.2")
@@ -97,14 +98,14 @@ def test_packets_echo_v6_checksum_and_parse() -> None:
 
 def test_packets_tcp_synack_with_mss() -> None:
     seg = P.build_tcp(B4, A4, 80, 40000, seq=1, ack=2, flags=P.TcpFlag.SYN | P.TcpFlag.ACK,
-                      options=P.tcp_mss_option(1460))
+                      options=tcp_mss_option(1460))
     assert P.checksum(seg, P.pseudo_sum(B4, A4, P.IPPROTO_TCP, len(seg))) == 0
     r = P.parse_ipv4(P.build_ipv4(B4, A4, P.IPPROTO_TCP, seg, ttl=64))
     assert (r.sport, r.dport, r.tcp_flags, r.tcp_mss) == (80, 40000, 0x12, 1460)
 
 
 def test_packets_record_route_option_parsed() -> None:
-    opt = bytearray(P.ipopt_record_route())
+    opt = bytearray(ipopt_record_route())
     opt[2] = 12  # two addresses recorded
     opt[3:7] = R4
     opt[7:11] = B4

@@ -22,6 +22,7 @@ from protocol.commands.ping import PingCommand, parse_ping
 from scamperd.engine import packets as P
 from scamperd.engine.fakenet import forge
 from scamperd.engine.fakenet.forge import icmp_msg
+from scamperd.engine.options import tcp_mss_option
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
@@ -562,7 +563,7 @@ def _like(probe: Probe, vr: warts.types.ping.PingReply, rx: int) -> P.Reply:
         off = 40 if v6 else (probe.packet[0] & 0x0F) * 4
         sport, dport, seq = struct.unpack_from(">HHI", probe.packet, off)
         extra = vr.size - (60 if v6 else 40)
-        opts = P.tcp_mss_option(1360) if extra == 4 else bytes(extra)
+        opts = tcp_mss_option(1360) if extra == 4 else bytes(extra)
         seg = P.build_tcp(frm, src, dport, sport, seq=1, ack=seq + 1, flags=vr.tcp_flags or 0,
                           options=opts)
         if v6:
