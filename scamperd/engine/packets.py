@@ -156,6 +156,38 @@ def build_ip(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int,
     return build_ipv6(src, dst, proto, payload, hlim=ttl, tclass=tos, flow=flow)
 
 
+def probe_ip_proto(icmp: bool, tcp: bool, v6: bool) -> int:
+    """The IP protocol of an ICMP (of the family), TCP or else UDP probe:
+    of its match keys too, and of the socket its replies arrive on."""
+    if icmp:
+        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+    return IPPROTO_TCP if tcp else IPPROTO_UDP
+
+
+def headers_len(proto: int, v6: bool, ipopts: int = 0) -> int:
+    """IP and transport header bytes of a probe of ``proto`` with ``ipopts``
+    bytes of IPv4 options: its size less these is its payload
+    (trace_probe_headerlen, ping_state_payload)."""
+    return (40 if v6 else 20 + ipopts) + TRANSPORT_HDR[proto]
+
+
+def hold_icmp_sum(msg: bytes, at: int, want: int, src: bytes = b"", dst: bytes = b"") -> bytes:
+    """``msg``, an ICMP message (ICMPv6 with 16-byte ``src`` and ``dst``),
+    with checksum ``want``: the two data bytes at ``at`` are rewritten so
+    that the message sums right with it, as scamper holds a ping -C's and an
+    icmp-paris trace's checksum.  scamper writes ``want`` there, sums the
+    message with a zero checksum field (scamper_icmp4_cksum /
+    scamper_icmp6_cksum, which give 0xffff rather than 0) and stores that
+    sum there instead: the two words trade places in the sum."""
+    buf = bytearray(msg)
+    buf[2:4] = b"\x00\x00"
+    _U16.pack_into(buf, at, want)
+    init = pseudo_sum(src, dst, IPPROTO_ICMPV6, len(buf)) if len(dst) == 16 else 0
+    _U16.pack_into(buf, at, checksum(buf, init) or 0xFFFF)
+    _U16.pack_into(buf, 2, want)
+    return bytes(buf)
+
+
 def build_icmp_echo(ident: int, seq: int, payload: bytes, *, v6: bool = False,
                     src: bytes = b"", dst: bytes = b"", csum: int | None = None) -> bytes:
     """An ICMP/ICMPv6 echo request.  ICMPv6 checksums cover a pseudo-header,

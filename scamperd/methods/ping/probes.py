@@ -15,20 +15,16 @@ from protocol.commands.ping import NO_EMBED_METHODS, PingCommand, PingFlag, Ping
 
 from ...engine.options import ipopt_record_route, ipopt_timestamp, tcp_mss_option
 from ...engine.packets import (
-    IPPROTO_ICMP,
     IPPROTO_ICMPV6,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    TRANSPORT_HDR,
-    Icmp4,
-    Icmp6,
     TcpFlag,
     build_icmp_echo,
     build_icmp_tstamp,
     build_ip,
     build_tcp,
     build_udp,
-    checksum,
+    headers_len,
+    hold_icmp_sum,
+    probe_ip_proto,
     pseudo_sum,
     sum16,
 )
@@ -64,9 +60,7 @@ _PAYLOAD = int(PingFlag.PAYLOAD)
 
 def probe_proto(cmd: PingCommand, v6: bool) -> int:
     """The IP protocol of the probes (and of the match keys)."""
-    if cmd.is_icmp:
-        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-    return IPPROTO_TCP if cmd.is_tcp else IPPROTO_UDP
+    return probe_ip_proto(cmd.is_icmp, cmd.is_tcp, v6)
 
 
 def ip_options(cmd: PingCommand, v6: bool) -> bytes:
@@ -93,13 +87,10 @@ def payload_len(cmd: PingCommand, v6: bool) -> int:
     of the payload, so scamper's probe is 12 bytes shorter than ``-s`` (72
     bytes by default); we send what scamper sends.
     """
-    hdr = 40 if v6 else 20 + len(ip_options(cmd, v6))
-    if cmd.is_icmp:
-        n = cmd.size - hdr - TRANSPORT_HDR[IPPROTO_ICMP]
-        if cmd.method is M.ICMP_TIME:
-            n -= ICMP_TIME_FIELDS
-        return n
-    return cmd.size - hdr - TRANSPORT_HDR[IPPROTO_TCP if cmd.is_tcp else IPPROTO_UDP]
+    n = cmd.size - headers_len(probe_proto(cmd, v6), v6, len(ip_options(cmd, v6)))
+    if cmd.method is M.ICMP_TIME:
+        n -= ICMP_TIME_FIELDS
+    return n
 
 
 def embeds_src(cmd: PingCommand) -> bool:
@@ -160,59 +151,38 @@ def build_probe(cmd: PingCommand, src: bytes, dst: bytes, base: bytes, f: ProbeF
     v6 = len(dst) == 16
     payload = bytearray(base)
     if cmd.is_icmp:
-        proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
         body = _icmp(cmd, src, dst, payload, f, now_ns, v6)
     elif cmd.is_tcp:
-        proto = IPPROTO_TCP
         opts = tcp_mss_option(cmd.tcpmss) if cmd.tcpmss else b""
         body = build_tcp(src, dst, f.sport, f.dport, seq=cmd.tcpseq, ack=cmd.tcpack,
                          flags=TCP_PROBE_FLAGS[cmd.method], win=65535, options=opts,
                          payload=bytes(payload))
     else:
-        proto = IPPROTO_UDP
         body = build_udp(src, dst, f.sport, f.dport, bytes(payload))
-    return build_ip(src, dst, proto, body, ttl=cmd.ttl, tos=cmd.tos, ipid=f.ipid, df=True,
-                    options=ip_options(cmd, v6))
+    return build_ip(src, dst, probe_proto(cmd, v6), body, ttl=cmd.ttl, tos=cmd.tos,
+                    ipid=f.ipid, df=True, options=ip_options(cmd, v6))
 
 
 def _icmp(cmd: PingCommand, src: bytes, dst: bytes, payload: bytearray, f: ProbeFields,
           now_ns: int, v6: bool) -> bytes:
     scratch = 0
     if cmd.method is M.ICMP_TIME:
-        struct.pack_into(">I", payload, 0, icmp_time_originate(now_ns))
         scratch = ICMP_TIME_FIELDS
+        body = build_icmp_tstamp(f.sport, f.dport, icmp_time_originate(now_ns),
+                                 bytes(payload[ICMP_TIME_FIELDS:]))
+    else:
+        body = build_icmp_echo(f.sport, f.dport, bytes(payload), v6=v6, src=src, dst=dst)
     flags = int(cmd.flags)
+    if not flags & _ICMPSUM:
+        return body
     if flags & _SPOOF:
         # do_ping_probe skips 4 bytes for a spoofed probe whatever was
         # embedded (16 bytes over IPv6, none with -O nosrc): the fix-up then
         # lands inside the address or the data.  The checksum comes out the
         # same; we put the bytes where scamper puts them.
         scratch += 4
-    csum = None
-    if flags & _ICMPSUM:
-        # scamper writes the wanted checksum into the scratch bytes, sums the
-        # message with a zero checksum field, and stores that sum's
-        # complement in the scratch: the message's checksum then comes out
-        # as the wanted value.
-        struct.pack_into(">H", payload, scratch, cmd.icmpsum)
-        typ = Icmp6.ECHO_REQUEST if v6 else (Icmp4.TSTAMP if cmd.method is M.ICMP_TIME
-                                             else Icmp4.ECHO)
-        hdr = struct.pack(">BBHHH", typ, 0, 0, f.sport, f.dport)
-        init = pseudo_sum(src, dst, IPPROTO_ICMPV6, 8 + len(payload)) if v6 else 0
-        fix = checksum(hdr + payload, init) or 0xFFFF
-        struct.pack_into(">H", payload, scratch, fix)
-        csum = cmd.icmpsum
-    if cmd.method is M.ICMP_TIME:
-        body = build_icmp_tstamp(f.sport, f.dport, icmp_time_originate(now_ns),
-                                 bytes(payload[ICMP_TIME_FIELDS:]))
-        if csum is not None:
-            # the fixed scratch bytes already make the sum come out to -C
-            # (identical to what build_icmp_tstamp computed unless the wanted
-            # value is 0 / 0xffff, which are the same one's complement zero)
-            body = body[:2] + struct.pack(">H", csum) + body[4:]
-        return body
-    return build_icmp_echo(f.sport, f.dport, bytes(payload), v6=v6, src=src, dst=dst,
-                           csum=csum)
+    # -C: the scratch bytes after the ICMP header (and icmp-time's stamps)
+    return hold_icmp_sum(body, 8 + scratch, cmd.icmpsum, src, dst)
 
 
 class EchoTemplate:

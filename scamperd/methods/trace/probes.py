@@ -35,19 +35,17 @@ from warts.types.trace import TraceType
 
 from ...engine.packets import (
     IPPROTO_FRAGMENT,
-    IPPROTO_ICMP,
-    IPPROTO_ICMPV6,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    TRANSPORT_HDR,
     TcpFlag,
     build_icmp_echo,
     build_ip,
     build_ipv6,
     build_tcp,
     build_udp,
+    headers_len,
+    hold_icmp_sum,
+    probe_ip_proto,
 )
-from ...engine.steer import steered_echo, steered_udp
+from ...engine.steer import steered_udp
 
 T = TraceType
 ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
@@ -61,14 +59,12 @@ _FRAG = struct.Struct(">BBHI")  # next header, reserved, offset | M, identificat
 
 def probe_proto(method: int, v6: bool) -> int:
     """The IP protocol of a trace's probes (and of its match keys)."""
-    if method in ICMP_TYPES:
-        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-    return IPPROTO_TCP if method in TCP_TYPES else IPPROTO_UDP
+    return probe_ip_proto(method in ICMP_TYPES, method in TCP_TYPES, v6)
 
 
 def header_size(method: int, v6: bool) -> int:
     """trace_probe_headerlen(): IP plus transport header bytes."""
-    return (40 if v6 else 20) + TRANSPORT_HDR[probe_proto(method, v6)]
+    return headers_len(probe_proto(method, v6), v6)
 
 
 def byteswap16(v: int) -> int:
@@ -119,7 +115,6 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
     m = spec.method
     flow = 0
     if m in UDP_TYPES:
-        proto = IPPROTO_UDP
         dport = spec.dport
         if m == T.UDP:
             dport = (dport + pid) & 0xFFFF
@@ -133,23 +128,19 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
                 flow = pid + 1
             body = build_udp(spec.src, spec.dst, spec.sport, dport, bytes(payload))
     elif m in ICMP_TYPES:
-        proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-        seq = pid & 0xFFFF
-        if m == T.ICMP_ECHO_PARIS and len(payload) >= 2:
-            # the checksum is held at -d
-            body = steered_echo(spec.sport, seq, payload, spec.dport, v6=v6, src=spec.src,
-                                dst=spec.dst)
-        else:
-            body = build_icmp_echo(spec.sport, seq, bytes(payload), v6=v6, src=spec.src,
-                                   dst=spec.dst)
+        held = m == T.ICMP_ECHO_PARIS and len(payload) >= 2
+        body = build_icmp_echo(spec.sport, pid & 0xFFFF, bytes(payload), v6=v6, src=spec.src,
+                               dst=spec.dst, csum=spec.dport if held else None)
+        if held:
+            # the checksum is held at -d through payload bytes 0-1
+            body = hold_icmp_sum(body, 8, spec.dport, spec.src, spec.dst)
     else:
-        proto = IPPROTO_TCP
         flags = TcpFlag.SYN if m == T.TCP else TcpFlag.ACK
         body = build_tcp(spec.src, spec.dst, spec.sport, spec.dport, seq=0, ack=0,
                          flags=flags, win=0, payload=bytes(payload))
         if v6:
             flow = pid + 1
-    return build_ip(spec.src, spec.dst, proto, body, ttl=ttl, tos=spec.tos,
+    return build_ip(spec.src, spec.dst, probe_proto(m, v6), body, ttl=ttl, tos=spec.tos,
                     ipid=(pid + 1) & 0xFFFF, df=True, flow=flow & 0xFFFFF)
 
 

@@ -34,6 +34,27 @@ def test_checksum_verifies_to_zero(data: bytes) -> None:
     assert P.checksum(data + struct.pack(">H", c)) == 0
 
 
+@given(st.binary(min_size=2, max_size=64), st.integers(0, 0xFFFF), st.booleans())
+def test_packets_hold_icmp_sum_gives_the_wanted_checksum(data: bytes, want: int,
+                                                         v6: bool) -> None:
+    src, dst = (A6, B6) if v6 else (A4, B4)
+    msg = P.hold_icmp_sum(P.build_icmp_echo(7, 9, data, v6=v6, src=src, dst=dst), 8, want,
+                          src, dst)
+    assert struct.unpack_from(">H", msg, 2)[0] == want
+    assert len(msg) == 8 + len(data) and msg[10:] == data[2:]
+    init = P.pseudo_sum(src, dst, P.IPPROTO_ICMPV6, len(msg)) if v6 else 0
+    assert P.checksum(msg, init) == 0
+
+
+def test_packets_hold_icmp_sum_never_writes_zero_as_scamper() -> None:
+    # data bytes 2-3 chosen so that the message sums to 0xffff with the
+    # wanted value in bytes 0-1: scamper's cksum then gives 0xffff, not 0
+    base = P.build_icmp_echo(7, 9, struct.pack(">HH", 0x1234, 0))
+    pad = P.checksum(b"\x08\x00\x00\x00" + base[4:8] + struct.pack(">HH", 0x1234, 0))
+    msg = P.hold_icmp_sum(P.build_icmp_echo(7, 9, struct.pack(">HH", 0, pad)), 8, 0x1234)
+    assert msg[8:10] == b"\xff\xff" and P.checksum(msg) == 0
+
+
 def test_packets_udp_v4_round_trip() -> None:
     udp = P.build_udp(A4, B4, 40000, 33435, b"x" * 12)
     pkt = P.build_ipv4(A4, B4, P.IPPROTO_UDP, udp, ttl=3, ipid=0x1234)
