@@ -251,7 +251,10 @@ def build_tcp(src: bytes, dst: bytes, sport: int, dport: int, *, seq: int, ack: 
 
 @dataclass(slots=True)
 class Quote:
-    """The probe as quoted inside an ICMP error."""
+    """The probe as quoted inside an ICMP error: its IP header and the first
+    8 bytes of its transport header (all RFC 792 guarantees).  A router
+    reads a packet it forwards no deeper, so the fake network reads probes
+    as this too (:func:`read_probe`)."""
 
     proto: int
     src: bytes
@@ -275,6 +278,11 @@ class Quote:
     tcp_seq: int = 0
     tcp_flags: int = 0
     has_transport: bool = False
+    df: bool = False   # not to be fragmented on the way: DF (v4), always (v6)
+
+    @property
+    def v6(self) -> bool:
+        return len(self.dst) == 16
 
 
 @dataclass(slots=True)
@@ -367,6 +375,52 @@ def _transport_quote(q: Quote, buf: bytes, off: int, end: int) -> None:
             q.tcp_flags = buf[off + 13]
 
 
+def _quote4(buf: bytes, off: int, end: int) -> Quote:
+    """The IPv4 packet at ``buf[off:end]`` as a quote: the transport header
+    is read only when it is not a later fragment, as scamper does."""
+    if end < off + 20:
+        raise MalformedPacket("no IPv4 header quoted")
+    vhl = buf[off]
+    ihl = (vhl & 0x0F) * 4
+    if vhl >> 4 != 4 or ihl < 20 or off + ihl > end:
+        raise MalformedPacket("bad quoted IPv4 header")
+    _, tos, total, ipid, frag, ttl, proto, _, src, dst = _IP4.unpack_from(buf, off)
+    q = Quote(proto, src, dst, ttl, tos, ipid, total, frag & 0x1FFF, df=bool(frag & 0x4000))
+    if q.offset == 0:
+        _transport_quote(q, buf, off + ihl, end)
+    return q
+
+
+def _quote6(buf: bytes, off: int, end: int) -> Quote:
+    """The IPv6 packet at ``buf[off:end]`` as a quote; behind a fragment
+    header, its protocol, offset and identification (``ipid``), as
+    scamper_icmp6_recv reads them."""
+    if end < off + 40:
+        raise MalformedPacket("no IPv6 header quoted")
+    first, plen, nxt, hlim, src, dst = _IP6.unpack_from(buf, off)
+    if first >> 28 != 6:
+        raise MalformedPacket("bad quoted IPv6 header")
+    q = Quote(nxt, src, dst, hlim, (first >> 20) & 0xFF, 0, plen + 40, flow=first & 0xFFFFF,
+              df=True)
+    off += 40
+    if nxt == IPPROTO_FRAGMENT and off + 8 <= end:
+        q.proto = buf[off]
+        q.offset = _U16.unpack_from(buf, off + 2)[0] >> 3
+        q.ipid = _U32.unpack_from(buf, off + 4)[0]
+        off += 8
+    if q.offset == 0:
+        _transport_quote(q, buf, off, end)
+    return q
+
+
+def read_probe(pkt: bytes) -> Quote:
+    """A whole IP packet read as far as a router reads it, and as an ICMP
+    error would quote it (MalformedPacket if its headers are not there)."""
+    if pkt[:1] and pkt[0] >> 4 == 6:
+        return _quote6(pkt, 0, len(pkt))
+    return _quote4(pkt, 0, len(pkt))
+
+
 def _extensions(buf: bytes, icmp_off: int, end: int) -> bytes | None:
     """The RFC 4884 extension block: scamper looks 128 bytes past the end of
     the ICMP header and accepts a version-2 header whose checksum is zero or
@@ -417,18 +471,7 @@ def parse_ipv4(buf: bytes, rx_ns: int = 0, ifindex: int = 0) -> Reply:
             r.icmp_nhmtu = seq
         elif typ == Icmp4.PARAMPROB:
             r.icmp_pptr = buf[off + 4]
-        qoff = off + 8
-        if n < qoff + 20:
-            raise MalformedPacket("ICMP error quotes no IPv4 header")
-        qvhl = buf[qoff]
-        qihl = (qvhl & 0x0F) * 4
-        if qvhl >> 4 != 4 or qihl < 20 or qoff + qihl > n:
-            raise MalformedPacket("bad quoted IPv4 header")
-        _, qtos, qlen, qid, qfrag, qttl, qproto, _, qsrc, qdst = _IP4.unpack_from(buf, qoff)
-        q = Quote(qproto, qsrc, qdst, qttl, qtos, qid, qlen, qfrag & 0x1FFF)
-        if q.offset == 0:
-            _transport_quote(q, buf, qoff + qihl, n)
-        r.quote = q
+        r.quote = _quote4(buf, off + 8, n)
         r.exts = _extensions(buf, off, n)
     elif proto == IPPROTO_TCP:
         if n < off + 20:
@@ -465,23 +508,7 @@ def parse_ipv6_payload(proto: int, buf: bytes, src: bytes, dst: bytes, hlim: int
             r.icmp_nhmtu = min(_U32.unpack_from(buf, 4)[0], 0xFFFF)
         elif typ == Icmp6.PARAM_PROB:
             r.icmp_pptr = _U32.unpack_from(buf, 4)[0] & 0xFF
-        if n < 8 + 40:
-            raise MalformedPacket("ICMPv6 error quotes no IPv6 header")
-        first, plen, nxt, qhlim, qsrc, qdst = _IP6.unpack_from(buf, 8)
-        if first >> 28 != 6:
-            raise MalformedPacket("bad quoted IPv6 header")
-        q = Quote(nxt, qsrc, qdst, qhlim, (first >> 20) & 0xFF, 0, plen + 40,
-                  flow=first & 0xFFFFF)
-        off = 48
-        if nxt == IPPROTO_FRAGMENT and off + 8 <= n:
-            q.proto = buf[off]
-            fragoff = _U16.unpack_from(buf, off + 2)[0]
-            q.offset = fragoff >> 3
-            q.ipid = _U32.unpack_from(buf, off + 4)[0]
-            off += 8
-        if q.offset == 0:
-            _transport_quote(q, buf, off, n)
-        r.quote = q
+        r.quote = _quote6(buf, 8, n)
         r.exts = _extensions(buf, 0, n)
     elif proto == IPPROTO_TCP:
         if n < 20:

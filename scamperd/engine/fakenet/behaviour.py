@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import random
+import struct
 from collections.abc import Callable
 from typing import Protocol
 
-from .forge import ProbeView
+from ..packets import IPPROTO_ICMP, IPPROTO_ICMPV6, Quote
 
 
 def seeded(seed: int, *parts: str) -> random.Random:
@@ -73,18 +74,25 @@ IPID: dict[str, Callable[[random.Random], IpidSource]] = {
 # -- ECMP ---------------------------------------------------------------------
 
 
-def flow_key(v: ProbeView) -> bytes:
+_ICMP_FLOW = struct.Struct(">BBHH")  # type, code, checksum, id
+_PORTS = struct.Struct(">HH")
+
+
+def flow_key(v: Quote) -> bytes:
     """The fields a router hashes to keep a flow on one path: addresses,
     protocol, the IPv6 flow label, and the first 4 transport bytes -- the
     ports for UDP and TCP, type, code and checksum for ICMP -- plus the
     ICMP id.  Paris traceroute holds all of these constant; classic
     traceroute varies the ports or the checksum, so its probes spread."""
-    return b"".join((v.src, v.dst, bytes((v.proto,)), v.flow.to_bytes(3, "big"),
-                     v.ports[:4], v.ports[4:6] if v.proto in (1, 58) else b""))
+    if v.proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        fields = _ICMP_FLOW.pack(v.icmp_type, v.icmp_code, v.icmp_sum, v.icmp_id)
+    else:
+        fields = _PORTS.pack(v.sport, v.dport)
+    return b"".join((v.src, v.dst, bytes((v.proto,)), v.flow.to_bytes(3, "big"), fields))
 
 
 class Balancer(Protocol):
-    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+    def choose(self, v: Quote, options: tuple[str, ...]) -> str:
         """The next hop, of ``options``, for probe ``v``."""
         ...
 
@@ -95,7 +103,7 @@ class PerFlow:
     def __init__(self, seed: int, name: str) -> None:
         self.salt = f"{seed}:{name}".encode()
 
-    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+    def choose(self, v: Quote, options: tuple[str, ...]) -> str:
         h = hashlib.blake2b(flow_key(v), digest_size=8, key=self.salt[:64]).digest()
         return options[int.from_bytes(h, "big") % len(options)]
 

@@ -1,8 +1,10 @@
 """Reply packets forged the way hosts and routers build them, and read back
 the way the engine's raw sockets deliver them.
 
-Everything here makes whole IP packets with scamperd.engine.packets and
-parses them with its parse functions (:func:`as_received`), so a forged
+Everything here makes whole IP packets with scamperd.engine.packets, reads
+the packet it answers as a router would (``packets.read_probe``: the
+headers an ICMP error quotes), and parses what it forged with the engine's
+parse functions (:func:`as_received`), so a forged
 reply is a real :class:`~scamperd.engine.packets.Reply` and the engine's
 matching and the methods' exact checks see what they would see on a wire.
 The fake network answers with these, and the method tests forge their
@@ -11,14 +13,12 @@ replies with them too (one set of forgers for every test).
 
 from __future__ import annotations
 
+import random
 import struct
-from dataclasses import dataclass
 
 from .. import packets as P
 
-_HDR4 = struct.Struct(">BBHHHBBH4s4s")
 _HDR6 = struct.Struct(">IHBB16s16s")
-_ICMP = struct.Struct(">BBHHH")
 _TCP = struct.Struct(">HHIIBB")
 
 # RFC 1812 4.3.2.3 / RFC 4443 2.4(c): an ICMP error is at most 576 bytes
@@ -27,51 +27,10 @@ _TCP = struct.Struct(">HHIIBB")
 QUOTE_MAX = {False: 576 - 20 - 8, True: 1280 - 40 - 8}
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeView:
-    """The fields of an IP packet a router or host looks at."""
-
-    v6: bool
-    src: bytes
-    dst: bytes
-    proto: int
-    ttl: int
-    tos: int
-    ipid: int
-    df: bool
-    flow: int
-    size: int
-    off: int           # where the transport header starts
-    ports: bytes       # the first 8 bytes of the transport header (zeros if short)
-
-    @property
-    def icmp(self) -> tuple[int, int, int, int, int]:
-        """(type, code, checksum, id, seq)."""
-        return _ICMP.unpack(self.ports)
-
-    @property
-    def sport(self) -> int:
-        return int(struct.unpack_from(">H", self.ports)[0])
-
-    @property
-    def dport(self) -> int:
-        return int(struct.unpack_from(">H", self.ports, 2)[0])
-
-
-def view(pkt: bytes) -> ProbeView:
-    """Read a whole IP packet's headers (MalformedPacket if they are not there)."""
-    if len(pkt) >= 40 and pkt[0] >> 4 == 6:
-        first, plen, nxt, hlim, src, dst = _HDR6.unpack_from(pkt)
-        ports = pkt[40:48].ljust(8, b"\0")
-        return ProbeView(True, src, dst, nxt, hlim, (first >> 20) & 0xFF, 0, True,
-                         first & 0xFFFFF, 40 + plen, 40, ports)
-    if len(pkt) >= 20 and pkt[0] >> 4 == 4:
-        vhl, tos, total, ipid, frag, ttl, proto, _, src, dst = _HDR4.unpack_from(pkt)
-        ihl = (vhl & 0x0F) * 4
-        ports = pkt[ihl:ihl + 8].ljust(8, b"\0")
-        return ProbeView(False, src, dst, proto, ttl, tos, ipid, bool(frag & 0x4000), 0,
-                         total, ihl, ports)
-    raise P.MalformedPacket("not an IP packet")
+def _hl(pkt: bytes) -> int:
+    """Where the transport header of a whole IP packet starts (no IPv6
+    extension headers: the replies and probes forged here have none)."""
+    return 40 if pkt[0] >> 4 == 6 else (pkt[0] & 0x0F) * 4
 
 
 def with_ttl(pkt: bytes, ttl: int) -> bytes:
@@ -136,9 +95,9 @@ def echo_reply(probe: bytes, *, frm: bytes | None = None, ttl: int = 64, ipid: i
                tos: int = 0, options: bytes = b"") -> bytes:
     """The echo reply to an echo request: same id, sequence and data (and
     the IPv4 ``options`` a router filled in, for record-route tests)."""
-    v = view(probe)
+    v = P.read_probe(probe)
     frm = v.dst if frm is None else frm
-    icmp = probe[v.off:v.size]
+    icmp = probe[_hl(probe):v.size]
     typ = P.Icmp6.ECHO_REPLY if v.v6 else P.Icmp4.ECHOREPLY
     body = icmp_msg(typ, 0, icmp[4:8], icmp[8:], src=frm, dst=v.src)
     return ip(frm, v.src, v.proto, body, ttl=ttl, ipid=ipid, tos=tos, options=options)
@@ -148,11 +107,9 @@ def tcp_reply(probe: bytes, flags: int, *, seq: int = 0, ack: int | None = None,
               ttl: int = 64, ipid: int = 0) -> bytes:
     """A segment back from the probe's destination port to its source port;
     ``ack`` defaults to the probe's sequence number plus one."""
-    v = view(probe)
-    sport, dport, pseq, _pack, _doff, _fl = _TCP.unpack_from(probe.ljust(v.off + 14, b"\0"),
-                                                            v.off)
-    seg = P.build_tcp(v.dst, v.src, dport, sport, seq=seq,
-                      ack=pseq + 1 if ack is None else ack, flags=flags)
+    v = P.read_probe(probe)
+    seg = P.build_tcp(v.dst, v.src, v.dport, v.sport, seq=seq,
+                      ack=v.tcp_seq + 1 if ack is None else ack, flags=flags)
     return ip(v.dst, v.src, P.IPPROTO_TCP, seg, ttl=ttl, ipid=ipid)
 
 
@@ -161,9 +118,8 @@ def tcp_answer(probe: bytes, open_ports: tuple[int, ...], *, isn: int = 0, ttl: 
     """How a host's TCP answers a probe (RFC 9293 3.10.7.1): a SYN to an
     open port gets a SYN-ACK; any other SYN a RST-ACK; a segment with ACK a
     RST whose sequence number is that ACK."""
-    v = view(probe)
-    _sp, dport, _seq, pack, _doff, flags = _TCP.unpack_from(probe.ljust(v.off + 14, b"\0"),
-                                                            v.off)
+    hl = _hl(probe)
+    _sp, dport, _seq, pack, _doff, flags = _TCP.unpack_from(probe.ljust(hl + 14, b"\0"), hl)
     if flags & P.TcpFlag.ACK:
         return tcp_reply(probe, P.TcpFlag.RST, seq=pack, ack=0, ttl=ttl, ipid=ipid)
     if flags & P.TcpFlag.SYN and dport in open_ports:
@@ -171,11 +127,33 @@ def tcp_answer(probe: bytes, open_ports: tuple[int, ...], *, isn: int = 0, ttl: 
     return tcp_reply(probe, P.TcpFlag.RST | P.TcpFlag.ACK, ttl=ttl, ipid=ipid)
 
 
+def host_answer(probe: bytes, open_ports: tuple[int, ...], isn: random.Random, *,
+                ttl: int, ipid: int) -> bytes | None:
+    """How a host answers a packet addressed to it: an echo reply to an
+    echo request, port unreachable to UDP, its TCP's answer to TCP (a SYN-ACK
+    from ``open_ports`` with an initial sequence number drawn from ``isn``),
+    nothing to anything else.  Nothing either to a later fragment alone: it
+    is held for a reassembly that never completes, and without the first
+    fragment no ICMP error is sent (RFC 8200 4.5)."""
+    v = P.read_probe(probe)
+    if v.offset:
+        return None
+    if v.proto in (P.IPPROTO_ICMP, P.IPPROTO_ICMPV6):
+        if v.icmp_type != (P.Icmp6.ECHO_REQUEST if v.v6 else P.Icmp4.ECHO):
+            return None
+        return echo_reply(probe, ttl=ttl, ipid=ipid)
+    if v.proto == P.IPPROTO_UDP:
+        return port_unreachable(v.dst, probe, ttl=ttl, ipid=ipid)
+    if v.proto == P.IPPROTO_TCP:
+        return tcp_answer(probe, open_ports, isn=isn.randrange(1 << 32), ttl=ttl, ipid=ipid)
+    return None
+
+
 def as_received(pkt: bytes, rx_ns: int, ifindex: int = 0) -> P.Reply:
     """``pkt`` parsed as the engine's raw sockets hand it over: IPv4 whole,
     IPv6 as the payload plus what the kernel gives in ancillary data."""
-    v = view(pkt)
-    if not v.v6:
+    if pkt[0] >> 4 != 6:
         return P.parse_ipv4(pkt, rx_ns, ifindex)
-    return P.parse_ipv6_payload(v.proto, pkt[40:v.size], v.src, v.dst, v.ttl, v.tos, rx_ns,
-                                ifindex)
+    first, plen, nxt, hlim, src, dst = _HDR6.unpack_from(pkt)
+    return P.parse_ipv6_payload(nxt, pkt[40:40 + plen], src, dst, hlim, (first >> 20) & 0xFF,
+                                rx_ns, ifindex)

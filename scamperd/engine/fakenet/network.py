@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..packetio import checked_ifmtu
-from ..packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Icmp4, Icmp6
+from ..packets import Quote, read_probe
 from . import forge
 from .behaviour import BALANCERS, IPID, Balancer, IpidSource, Loss, seeded
 from .topology import Iface, Node, Route, Topology
@@ -131,18 +131,18 @@ class FakeNetwork:
         """Send ``pkt`` at ``tx`` (ns): the replies that will reach us.
         OSError for a packet the kernel would not send (too big for the
         interface, no route)."""
-        v = forge.view(pkt)
+        v = read_probe(pkt)
         iface = self._out_iface(v.dst)
-        if v.size > iface.mtu and (v.v6 or v.df):
+        if v.size > iface.mtu and v.df:
             raise OSError(errno.EMSGSIZE, os.strerror(errno.EMSGSIZE))
         route = self.route(v.dst)
         assert route is not None
         self.sent += 1
         replies = self._walk(v, pkt, route)
         return [Arrival(tx + 2 * delay, out, iface.index) for delay, out in replies
-                if forge.view(out).dst in self._ours]
+                if read_probe(out).dst in self._ours]
 
-    def _walk(self, v: forge.ProbeView, pkt: bytes, route: Route) -> list[tuple[int, bytes]]:
+    def _walk(self, v: Quote, pkt: bytes, route: Route) -> list[tuple[int, bytes]]:
         """(one-way delay, reply) for what the probe draws along ``route``."""
         owner = self._owner.get(v.dst)
         prev: Node | None = None
@@ -172,7 +172,7 @@ class FakeNetwork:
                 chooser = self.state(prev).balancer if prev is not None else None
                 name = chooser.choose(v, stage) if chooser else stage[0]
             node = self.nodes[name]
-            if v.size > node.mtu and (v.v6 or v.df) and prev is not None:
+            if v.size > node.mtu and v.df and prev is not None:
                 quote = forge.with_ttl(pkt, ttl + 1)
                 err = self._error(prev, prev_in, depth - 1, quote,
                                   partial(forge.too_big, mtu=node.mtu))
@@ -207,19 +207,9 @@ class FakeNetwork:
         return build(frm, quote, ttl=node.ttl - depth, ipid=0 if v6 else st.ipid.next())
 
     def _answer(self, node: Node, depth: int, delay: int, arrived: bytes,
-                v: forge.ProbeView) -> list[tuple[int, bytes]]:
+                v: Quote) -> list[tuple[int, bytes]]:
         """What the destination sends back to ``arrived``, addressed to it."""
         st = self.state(node)
-        ttl = node.ttl - depth
         ipid = 0 if v.v6 else st.ipid.next()
-        if v.proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
-            if v.icmp[0] != (Icmp6.ECHO_REQUEST if v.v6 else Icmp4.ECHO):
-                return []
-            return [(delay, forge.echo_reply(arrived, ttl=ttl, ipid=ipid))]
-        if v.proto == IPPROTO_UDP:
-            return [(delay, forge.port_unreachable(v.dst, arrived, ttl=ttl, ipid=ipid))]
-        if v.proto == IPPROTO_TCP:
-            isn = st.isn.randrange(1 << 32)
-            return [(delay, forge.tcp_answer(arrived, node.tcp_open, isn=isn, ttl=ttl,
-                                             ipid=ipid))]
-        return []
+        out = forge.host_answer(arrived, node.tcp_open, st.isn, ttl=node.ttl - depth, ipid=ipid)
+        return [(delay, out)] if out is not None else []

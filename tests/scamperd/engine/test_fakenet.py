@@ -17,7 +17,7 @@ from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
 from scamperd.engine.driver import Engine
 from scamperd.engine.fakenet import FakeIO, FakeNetwork, Node, Topology
-from scamperd.engine.fakenet.forge import as_received, view
+from scamperd.engine.fakenet.forge import as_received
 from scamperd.methods.ping import make_ping_task
 from scamperd.methods.trace import make_trace_task
 from tests.scamperd.fakenet_helpers import (
@@ -238,6 +238,18 @@ def test_fakenet_destination_answers_per_protocol(dst: str) -> None:
     assert ack is not None and ack.tcp_flags == P.TcpFlag.RST and ack.tcp_seq == 5000
 
 
+def test_fakenet_later_fragment_alone_draws_time_exceeded_but_no_answer() -> None:
+    # trace -o's probes: lone non-first IPv6 fragments
+    net = FakeNetwork(bed())
+    frag = struct.pack(">BBHI", P.IPPROTO_UDP, 0, 8 << 3, 0x9C400001) + bytes(24)
+    probe = P.build_ipv6(a(VP6), a(DST6), P.IPPROTO_FRAGMENT, frag, hlim=1)
+    r = answer(net, probe)
+    assert r is not None and r.is_ttl_exceeded() and r.quote is not None
+    assert (r.quote.proto, r.quote.offset, r.quote.ipid) == (P.IPPROTO_UDP, 8, 0x9C400001)
+    assert answer(net, P.build_ipv6(a(VP6), a(DST6), P.IPPROTO_FRAGMENT, frag, hlim=64)) \
+        is None
+
+
 def test_fakenet_host_facts() -> None:
     net = FakeNetwork(bed())
     assert net.src_for(a(DST4)) == a(VP4) and net.src_for(a(DST6)) == a(VP6)
@@ -253,7 +265,7 @@ def test_fakenet_host_facts() -> None:
     with pytest.raises(OSError, match="invalid MTU 65536"):
         net.ifmtu_for(a("127.0.0.1"))
     assert net.ifname(2) == "eth0" and net.ifname(9) is None
-    assert view(echo(DST4)).dst == a(DST4)
+    assert P.read_probe(echo(DST4)).dst == a(DST4)
 
 
 def test_fakenet_topology_survives_json() -> None:

@@ -117,6 +117,24 @@ def test_packets_echo_v6_checksum_and_parse() -> None:
     assert (q.icmp_type, q.icmp_id, q.icmp_seq) == (128, 0x1234, 5)
 
 
+def test_packets_read_probe_as_a_quote_reads_it() -> None:
+    udp = P.build_udp(A4, B4, 40000, 33436, bytes(12))
+    v4 = P.read_probe(P.build_ipv4(A4, B4, P.IPPROTO_UDP, udp, ttl=5, ipid=9))
+    assert (v4.v6, v4.df, v4.ttl, v4.ipid, v4.size, v4.sport, v4.dport) == (
+        False, True, 5, 9, 40, 40000, 33436)
+    assert not P.read_probe(P.build_ipv4(A4, B4, P.IPPROTO_UDP, udp, ttl=5, df=False)).df
+    # an IPv6 later fragment: the protocol behind the fragment header, its
+    # offset and identification, no transport header; never fragmented on
+    # the way, as every IPv6 packet
+    frag = struct.pack(">BBHI", P.IPPROTO_UDP, 0, 3 << 3, 0x40000005) + bytes(16)
+    v6 = P.read_probe(P.build_ipv6(A6, B6, P.IPPROTO_FRAGMENT, frag, hlim=7, flow=3))
+    assert (v6.v6, v6.df, v6.proto, v6.offset, v6.ipid, v6.flow, v6.size) == (
+        True, True, P.IPPROTO_UDP, 3, 0x40000005, 3, 64)
+    assert not v6.has_transport and (v6.sport, v6.dport) == (0, 0)
+    with pytest.raises(P.MalformedPacket):
+        P.read_probe(bytes(12))
+
+
 def test_packets_tcp_synack_with_mss() -> None:
     seg = P.build_tcp(B4, A4, 80, 40000, seq=1, ack=2, flags=P.TcpFlag.SYN | P.TcpFlag.ACK,
                       options=tcp_mss_option(1460))
