@@ -110,7 +110,7 @@ def route_problem(engine: Engine, command: Any) -> str | None:
     if dst is None:
         return None
     try:
-        engine.src_for(dst)
+        engine.net.src_for(dst)
     except OSError as e:
         return f"getsrc connect to dst failed for {command.dst}: {e.strerror or e}"
     return None

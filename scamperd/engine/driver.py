@@ -13,7 +13,7 @@ The packet I/O (scamperd/engine/packetio.py) is the real sockets by default
 (io.RawIO) or a fake network; the engine reads the time from the packet
 I/O's clock, so deadlines and reply timestamps share one time base.  The
 engine is also the :class:`~scamperd.engine.task.Host` that methods'
-factories see: the network facts come from the packet I/O, the datalink
+factories see: the network facts are the packet I/O's (``net``), the datalink
 view and PTR lookups from the engine.
 
 Tasks that need replies before IP reassembly (ping ``-M``/``-O tbt``) ask
@@ -34,7 +34,7 @@ from .io import RawIO
 from .packetio import PacketIO, Receiver
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
 from .scheduler import Scheduler, reply_keys
-from .task import MatchKey
+from .task import MatchKey, Network
 
 
 class Engine:
@@ -44,6 +44,7 @@ class Engine:
                  io: PacketIO | None = None) -> None:
         self.io: PacketIO = io if io is not None else RawIO()
         self.clock = self.io.clock
+        self.net: Network = self.io.net  # the Host's network facts
         self.sched = Scheduler(send=self.io.send, on_finished=self._finished,
                                pps=pps, window=window)
         self._wake = trio.Event()
@@ -122,18 +123,6 @@ class Engine:
         self._wake.set()
 
     # -- the Host interface (scamperd.engine.task.Host) the factories see ------
-
-    def src_for(self, dst: bytes) -> bytes:
-        return self.io.src_for(dst)
-
-    def local_error(self, src: bytes) -> OSError | None:
-        return self.io.local_error(src)
-
-    def ifmtu_for(self, dst: bytes) -> int:
-        return self.io.ifmtu_for(dst)
-
-    def ifname(self, ifindex: int) -> str | None:
-        return self.io.ifname(ifindex)
 
     def ptr(self, addr: bytes, callback: Callable[[str | None], None]) -> bool:
         return self.resolver.ptr(addr, callback)

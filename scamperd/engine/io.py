@@ -90,62 +90,17 @@ def _drop_all(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
 
 
-class RawIO(RawReceive):
-    """The engine's sockets: send and receive, with kernel timestamps (the
-    real :class:`~scamperd.engine.packetio.PacketIO`)."""
-
-    clock: Clock = REAL_CLOCK
+class KernelNetwork:
+    """The kernel's facts about the network RawIO sends into (the
+    :class:`~scamperd.engine.task.Network` of the real packet I/O)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._send4: socket.socket | None = None
-        self._send6: socket.socket | None = None
-        self._icmp6: socket.socket | None = None
-        # (source, source port) -> [bound UDP socket or None when the bind
-        # failed, last use in epoch ns]
-        self._udp6: dict[tuple[bytes, int], list[Any]] = {}
-        self._pktinfo: dict[bytes, bytes] = {}
-        self._addr_cache: dict[bytes, tuple[str, int]] = {}
         self._src_cache: dict[bytes, bytes] = {}
         self._local_cache: dict[bytes, OSError | bool] = {}
-        self.dl_tx = datalink.DatalinkTx()
-
-    def open(self) -> None:
-        """The send sockets and the ICMP receive socket: a daemon without
-        privileges fails here, before it serves anyone."""
-        self.open_send()
-        self.open_recv(socket.AF_INET, IPPROTO_ICMP)
-
-    # -- sending ------------------------------------------------------------
-
-    def open_send(self) -> None:
-        if self._send4 is None:
-            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            s.setblocking(False)
-            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
-            self._send4 = s
-        if self._send6 is None:
-            try:
-                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
-                s.setblocking(False)
-                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
-                self._send6 = s
-            except OSError:
-                self._send6 = None  # no IPv6 on this host: v6 probes fail with an error
-        if self._icmp6 is None and self._send6 is not None:
-            try:
-                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_ICMPV6)
-                s.setblocking(False)
-                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
-                # scamper_icmp6_open(): no fragmentation by the kernel
-                s.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)
-                # it only sends: let no ICMPv6 message queue on it
-                s.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, b"\xff" * 32)
-                self._icmp6 = s
-            except OSError:
-                self._icmp6 = None  # echo requests then go out whole, like TCP
 
     def src_for(self, dst: bytes) -> bytes:
+        """The source address the kernel picks towards ``dst`` (getsrc),
+        remembered."""
         src = self._src_cache.get(dst)
         if src is None:
             src = getsrc(dst)
@@ -198,6 +153,61 @@ class RawIO(RawReceive):
             self._local_cache.clear()
         self._local_cache[src] = err if err is not None else False
         return err
+
+
+class RawIO(RawReceive):
+    """The engine's sockets: send and receive, with kernel timestamps (the
+    real :class:`~scamperd.engine.packetio.PacketIO`)."""
+
+    clock: Clock = REAL_CLOCK
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._send4: socket.socket | None = None
+        self._send6: socket.socket | None = None
+        self._icmp6: socket.socket | None = None
+        # (source, source port) -> [bound UDP socket or None when the bind
+        # failed, last use in epoch ns]
+        self._udp6: dict[tuple[bytes, int], list[Any]] = {}
+        self._pktinfo: dict[bytes, bytes] = {}
+        self._addr_cache: dict[bytes, tuple[str, int]] = {}
+        self.net = KernelNetwork()
+        self.dl_tx = datalink.DatalinkTx()
+
+    def open(self) -> None:
+        """The send sockets and the ICMP receive socket: a daemon without
+        privileges fails here, before it serves anyone."""
+        self.open_send()
+        self.open_recv(socket.AF_INET, IPPROTO_ICMP)
+
+    # -- sending ------------------------------------------------------------
+
+    def open_send(self) -> None:
+        if self._send4 is None:
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
+            self._send4 = s
+        if self._send6 is None:
+            try:
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+                s.setblocking(False)
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
+                self._send6 = s
+            except OSError:
+                self._send6 = None  # no IPv6 on this host: v6 probes fail with an error
+        if self._icmp6 is None and self._send6 is not None:
+            try:
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_ICMPV6)
+                s.setblocking(False)
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, _TS_REPORT)
+                # scamper_icmp6_open(): no fragmentation by the kernel
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)
+                # it only sends: let no ICMPv6 message queue on it
+                s.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, b"\xff" * 32)
+                self._icmp6 = s
+            except OSError:
+                self._icmp6 = None  # echo requests then go out whole, like TCP
 
     def send(self, probe: Probe) -> int:
         """Send one probe; the send time (ns) is taken right at ``sendto``."""

@@ -17,7 +17,8 @@ carries packets.  They meet at three points:
 
 The Host facts a method's factory asks for (source address, local address
 check, interface MTU and name) are the packet I/O's too: they describe the
-network it sends into.  So is the :class:`Clock`: reply timestamps and the
+network it sends into, its :class:`~scamperd.engine.task.Network`
+(``PacketIO.net``).  So is the :class:`Clock`: reply timestamps and the
 driver's deadlines must be on one time base, so the driver reads the clock
 of the packet I/O it drives.  The real I/O (io.RawIO) runs on
 :data:`REAL_CLOCK`, the kernel's epoch time; a fake network runs on a
@@ -34,7 +35,7 @@ from typing import Protocol
 import trio
 
 from .packets import Reply
-from .task import Probe
+from .task import Network, Probe
 
 
 class Clock(Protocol):
@@ -103,6 +104,11 @@ class PacketIO(Protocol):
     clock: Clock
     malformed: int
 
+    @property
+    def net(self) -> Network:
+        """The facts of the network it sends into (the Host's ``net``)."""
+        ...
+
     def open(self) -> None:
         """Open what probing needs at all (OSError: cannot, e.g. no root)."""
         ...
@@ -132,18 +138,6 @@ class PacketIO(Protocol):
     def expire(self, now: int) -> int | None:
         """Let go of what sending no longer needs (idle per-port sockets);
         when to be asked again (epoch ns), or None."""
-        ...
-
-    def src_for(self, dst: bytes) -> bytes:
-        ...
-
-    def local_error(self, src: bytes) -> OSError | None:
-        ...
-
-    def ifmtu_for(self, dst: bytes) -> int:
-        ...
-
-    def ifname(self, ifindex: int) -> str | None:
         ...
 
     def close(self) -> None:

@@ -123,10 +123,12 @@ class TaskContext:
     progress: Callable[[Any], None] | None = None
 
 
-class Host(Protocol):
-    """What a method's factory may ask of the daemon, and nothing more (the
-    engine implements it; tests hand in a fake).  As trio hands a handler a
-    Stream and not the server."""
+class Network(Protocol):
+    """The facts of the network the daemon probes into, as a method's
+    factory may ask them: the kernel's (io.KernelNetwork) or a fake
+    network's (fakenet.FakeNetwork).  The packet I/O that sends into a
+    network carries it (``PacketIO.net``) and the engine hands it on
+    (``Host.net``); nothing restates these."""
 
     def src_for(self, dst: bytes) -> bytes:
         """The source address towards ``dst`` (OSError: no route)."""
@@ -142,6 +144,17 @@ class Host(Protocol):
 
     def ifname(self, ifindex: int) -> str | None:
         """The name of interface ``ifindex`` (None: unknown)."""
+        ...
+
+
+class Host(Protocol):
+    """What a method's factory may ask of the daemon, and nothing more (the
+    engine implements it; tests hand in a fake).  As trio hands a handler a
+    Stream and not the server."""
+
+    @property
+    def net(self) -> Network:
+        """Source addresses, interface MTUs and names."""
         ...
 
     def listen_for(self, v6: bool, proto: int) -> None:

@@ -115,20 +115,6 @@ class FakeIO:
         finally:
             self._receiver = None
 
-    # -- the network's facts --------------------------------------------------------
-
-    def src_for(self, dst: bytes) -> bytes:
-        return self.net.src_for(dst)
-
-    def local_error(self, src: bytes) -> OSError | None:
-        return self.net.local_error(src)
-
-    def ifmtu_for(self, dst: bytes) -> int:
-        return self.net.ifmtu_for(dst)
-
-    def ifname(self, ifindex: int) -> str | None:
-        return self.net.ifname(ifindex)
-
     def close(self) -> None:
         pass
 

@@ -28,18 +28,18 @@ def make_ping_task(command: PingCommand, ctx: TaskContext | None, host: Host) ->
     dst = command.dst.packed
     v6 = len(dst) == 16
     host.listen_for(v6, probe_proto(command, v6))
-    real_src = host.src_for(dst)
+    real_src = host.net.src_for(dst)
     src = command.src.packed if command.src is not None else real_src
     setup_error = None
     if command.src is not None and not command.flags & PingFlag.SPOOF:
         # scamper binds its probe sockets to -S, which fails for an address
         # that is not ours: the ping ends with that error and sends nothing
-        err = host.local_error(src)
+        err = host.net.local_error(src)
         if err is not None:
             kind = "udp" if command.is_udp else "icmp"
             setup_error = (err.errno or 0, bind_errmsg(kind, src, command.sport, err))
     task = PingTask(command, src=src, list=ctx.list, cycle=ctx.cycle, rng=_RNG,
-                    ifname=host.ifname, real_src=real_src, on_progress=ctx.progress,
+                    ifname=host.net.ifname, real_src=real_src, on_progress=ctx.progress,
                     setup_error=setup_error)
     if task.dl_rx:
         # -M needs replies as they were on the wire (fragment sizes, ids)

@@ -25,7 +25,7 @@ def make_trace_task(command: TraceCommand, ctx: TaskContext | None, host: Host) 
     dst = command.dst.packed
     v6 = len(dst) == 16
     host.listen_for(v6, probe_proto(int(command.method), v6))
-    src = command.src.packed if command.src is not None else host.src_for(dst)
+    src = command.src.packed if command.src is not None else host.net.src_for(dst)
     sport = None
     if command.sport == 0:
         if command.is_icmp:
@@ -40,7 +40,7 @@ def make_trace_task(command: TraceCommand, ctx: TaskContext | None, host: Host) 
         # scamper binds its probe socket (UDP) or ICMP socket (ICMP, TCP) to
         # -S, which fails for an address that is not ours: the trace ends
         # with that error and sends nothing (trace has no -O spoof)
-        err = host.local_error(src)
+        err = host.net.local_error(src)
         if err is not None:
             kind = "udp" if command.method in (TraceMethod.UDP, TraceMethod.UDP_PARIS) \
                 else "icmp"
@@ -50,7 +50,7 @@ def make_trace_task(command: TraceCommand, ctx: TaskContext | None, host: Host) 
         # -M: the interface MTU towards dst (None: PMTUD is skipped, as when
         # scamper cannot get it)
         try:
-            ifmtu = host.ifmtu_for(dst)
+            ifmtu = host.net.ifmtu_for(dst)
         except OSError:
             ifmtu = None
     cls = DtreeTask if command.is_doubletree else TraceTask

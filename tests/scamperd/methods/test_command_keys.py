@@ -13,7 +13,7 @@ from scamperd import methods
 SRC4, SRC6 = bytes((192, 0, 2, 1)), bytes.fromhex("20010db8" + "00" * 11 + "01")
 
 
-class FakeHost:
+class FakeNetwork:
     def src_for(self, dst: bytes) -> bytes:
         return SRC6 if len(dst) == 16 else SRC4
 
@@ -25,6 +25,10 @@ class FakeHost:
 
     def ifname(self, ifindex: int) -> str | None:
         return None
+
+
+class FakeHost:
+    net = FakeNetwork()
 
     def listen_for(self, v6: bool, proto: int) -> None:
         pass

@@ -257,9 +257,12 @@ def test_dtree_lss_made_when_the_trace_starts() -> None:
 def test_dtree_task_chosen_by_factory(args: str, cls: type, mode: Mode) -> None:
     """make_trace_task picks DtreeTask for -z / -Z, which starts in
     MODE_DTREE_FIRST (before -N's parallel mode, as trace_first_mode())."""
-    class FakeHost:
+    class FakeNetwork:
         def src_for(self, dst: bytes) -> bytes:
             return SRC4
+
+    class FakeHost:
+        net = FakeNetwork()
 
         def listen_for(self, v6: bool, proto: int) -> None:
             pass

@@ -22,7 +22,7 @@ import pytest
 import warts
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
-from scamperd.engine.io import RawIO
+from scamperd.engine.io import KernelNetwork
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.trace import Mode, TraceTask
 from scamperd.methods.trace.pmtud import L2_MTUS
@@ -369,16 +369,16 @@ def test_trace_pmtud_trace_probes_take_datalink_times(pmtud: bool) -> None:
 
 
 def test_engine_ifmtu_for_loopback() -> None:
-    """RawIO.ifmtu_for: the MTU of the interface the route uses (lo here),
+    """KernelNetwork.ifmtu_for: the MTU of the interface the route uses (lo here),
     or, as scamper_if_getmtu() says, "invalid MTU" when it is more than an
     IP packet can hold (lo's default 65536): PMTUD is then skipped."""
     want = int(Path("/sys/class/net/lo/mtu").read_text())
     for dst in (socket.inet_aton("127.0.0.1"), socket.inet_pton(socket.AF_INET6, "::1")):
         if want <= 65535:
-            assert RawIO().ifmtu_for(dst) == want
+            assert KernelNetwork().ifmtu_for(dst) == want
         else:
             with pytest.raises(OSError, match=f"invalid MTU {want}"):
-                RawIO().ifmtu_for(dst)
+                KernelNetwork().ifmtu_for(dst)
 
 
 # --------------------------------------------------------------------------
