@@ -260,27 +260,26 @@ class Scheduler:
         while ready:
             slot = ready.popleft()
             slot.in_ready = False
-            if slot.done:
-                continue
-            action = self._next_action(slot, now)
-            if isinstance(action, SendProbe):
-                self._transmit(slot, action.probe, now)
+            if not slot.done and self._act(slot, now):
                 return True
-            if action is not None:
-                self._place(slot, action, now)
         while self.window_open():
             new = self._take()
             if new is None:
                 return self._sources_ready()
             started = self._start(new)
-            if started is None:
-                continue
-            action = self._next_action(started, now)
-            if isinstance(action, SendProbe):
-                self._transmit(started, action.probe, now)
+            if started is not None and self._act(started, now):
                 return True
-            if action is not None:
-                self._place(started, action, now)
+        return False
+
+    def _act(self, slot: _Slot, now: int) -> bool:
+        """Do what ``slot``'s task wants now: send its probe (True), or file
+        it to wait or finish (False; nothing for a task that faulted)."""
+        action = self._next_action(slot, now)
+        if isinstance(action, SendProbe):
+            self._transmit(slot, action.probe, now)
+            return True
+        if action is not None:
+            self._place(slot, action, now)
         return False
 
     # -- the fence around every call into a task ------------------------------
