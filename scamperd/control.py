@@ -54,6 +54,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -263,55 +264,47 @@ class ClientSession:
                 self.emit(replies.INTERNAL_ERROR)
 
     def handle(self, ev: ServerInput) -> None:
-        srv = self.server
-        if isinstance(ev, Command):
-            self.command(ev.line)
-        elif isinstance(ev, Halt):
-            self.halt(ev.task_id)
-        elif isinstance(ev, Done):
-            self.emit(replies.OK)
-            assert self.source is not None
-            self.source.done = True
-            self.maybe_finish()
-        elif isinstance(ev, ProtocolError):
-            self.emit(Err(ev.reason))
-            if ev.fatal:
-                self.abandon()
-        elif isinstance(ev, Eof):
+        """Act on one event: its fixed reply, else its handler (the tables
+        after this class)."""
+        fixed = FIXED_REPLIES.get(type(ev))
+        if fixed is not None:
+            self.emit(fixed)
+        else:
+            HANDLERS[type(ev)](self, ev)
+
+    def on_done(self, ev: Done) -> None:
+        self.emit(replies.OK)
+        assert self.source is not None
+        self.source.done = True
+        self.maybe_finish()
+
+    def on_error(self, ev: ProtocolError) -> None:
+        self.emit(Err(ev.reason))
+        if ev.fatal:
             self.abandon()
-            self._wake.set()
-        elif isinstance(ev, Exit):
-            self.abandon()
-            self.closed = True
-            self._wake.set()
-        elif isinstance(ev, Attach):
-            self.attach(ev)
-        elif isinstance(ev, Get):
-            self.get(ev.what)
-        elif isinstance(ev, Set):
-            self.set(ev.what, ev.value)
-        elif isinstance(ev, Help):
-            self.emit(replies.HELP)
-        elif isinstance(ev, Shutdown):
-            self.emit(replies.OK)
-            srv.shutdown(ev.mode)
-        elif isinstance(ev, SourceList):
-            self.source_list(ev.name)
-        elif isinstance(ev, LssClear):
-            # Local stop sets belong to trace's doubletree (the process's
-            # store); a name no trace has used yet fails, as in scamper.
-            self.emit(replies.lss_clear(ev.name, LSS_STORE.clear(ev.name)))
-        elif isinstance(ev, RemoteAdd):
-            # -R links are not implemented; scamper's own failure reply.
-            self.emit(replies.REMOTE_ADD_FAILED)
-        elif isinstance(ev, RemoteDelete):
-            self.emit(replies.NO_REMOTES)
-        elif isinstance(ev, RemoteList):
-            self.emit(replies.OK)
+
+    def on_eof(self, ev: Eof) -> None:
+        self.abandon()
+        self._wake.set()
+
+    def on_exit(self, ev: Exit) -> None:
+        self.abandon()
+        self.closed = True
+        self._wake.set()
+
+    def on_shutdown(self, ev: Shutdown) -> None:
+        self.emit(replies.OK)
+        self.server.shutdown(ev.mode)
+
+    def on_lss_clear(self, ev: LssClear) -> None:
+        # Local stop sets belong to trace's doubletree (the process's
+        # store); a name no trace has used yet fails, as in scamper.
+        self.emit(replies.lss_clear(ev.name, LSS_STORE.clear(ev.name)))
 
     # -- interactive commands ------------------------------------------------------
 
-    def get(self, what: GetKey) -> None:
+    def on_get(self, ev: Get) -> None:
+        what = ev.what
         srv = self.server
         sched = srv.engine.sched
         values: dict[GetKey, str | int | None] = {
@@ -325,7 +318,8 @@ class ClientSession:
         }
         self.emit(replies.get_value(what, values[what]))
 
-    def set(self, what: SetKey, value: str | int | None) -> None:
+    def on_set(self, ev: Set) -> None:
+        what, value = ev.what, ev.value
         srv = self.server
         sched = srv.engine.sched
         if what in (SetKey.PPS, SetKey.WINDOW):
@@ -348,7 +342,8 @@ class ClientSession:
             srv.engine.resolver.nameserver = srv.nameserver
         self.emit(replies.OK)
 
-    def source_list(self, name: str | None) -> None:
+    def on_source_list(self, ev: SourceList) -> None:
+        name = ev.name
         if name is None:
             for src in self.server.sources.sources:
                 self.emit(self._source_info(src))
@@ -366,7 +361,7 @@ class ClientSession:
         return replies.source_info(src.name, src.list_id, src.cycle_id, src.priority,
                                    src.kind, src.descr, src.outfile)
 
-    def attach(self, ev: Attach) -> None:
+    def on_attach(self, ev: Attach) -> None:
         srv = self.server
         if self.sockname is None:
             sab = f"{srv.config.ctrl_unix}:{srv.unix_count}"
@@ -398,7 +393,8 @@ class ClientSession:
 
     # -- attached commands -------------------------------------------------------
 
-    def command(self, line: str) -> None:
+    def on_command(self, ev: Command) -> None:
+        line = ev.line
         src = self.source
         assert src is not None
         try:
@@ -421,7 +417,8 @@ class ClientSession:
         self.emit(OkId(tid))
         self.server.engine.poke()
 
-    def halt(self, task_id: int) -> None:
+    def on_halt(self, ev: Halt) -> None:
+        task_id = ev.task_id
         src = self.source
         assert src is not None
         engine = self.server.engine
@@ -505,6 +502,32 @@ class ClientSession:
         src.running.clear()
         self._wake.set()
         self.server.check_exit()
+
+
+# Events answered with a fixed reply and nothing more.  scamperd has no -R
+# links: those commands get scamper's replies when it has none.
+FIXED_REPLIES: dict[type, Any] = {
+    Help: replies.HELP,
+    RemoteAdd: replies.REMOTE_ADD_FAILED,
+    RemoteDelete: replies.NO_REMOTES,
+    RemoteList: replies.OK,
+}
+
+# Every other event the protocol gives a server: the session's handler.
+HANDLERS: dict[type, Callable[[ClientSession, Any], None]] = {
+    Attach: ClientSession.on_attach,
+    Command: ClientSession.on_command,
+    Done: ClientSession.on_done,
+    Eof: ClientSession.on_eof,
+    Exit: ClientSession.on_exit,
+    Get: ClientSession.on_get,
+    Halt: ClientSession.on_halt,
+    LssClear: ClientSession.on_lss_clear,
+    ProtocolError: ClientSession.on_error,
+    Set: ClientSession.on_set,
+    Shutdown: ClientSession.on_shutdown,
+    SourceList: ClientSession.on_source_list,
+}
 
 
 def peer_name(addr: Any) -> str | None:
