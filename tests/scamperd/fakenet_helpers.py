@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from scamperd.daemon import serve
+from scamperd.engine.driver import Engine
 from scamperd.engine.fakenet import FakeIO, Iface, Node, Route, Topology, loopback
 from scamperd.engine.packetio import PacketIO
 
@@ -124,6 +126,22 @@ def fake_io(topology: Topology | None = None) -> Callable[[], PacketIO]:
 def serve_fake(topology: Topology | None = None) -> Callable[..., Any]:
     """serve(), on a fake network, for ``nursery.start(serve_fake(), cfg)``."""
     return partial(serve, make_io=fake_io(topology))
+
+
+async def run_tasks(engine: Engine, tasks: list[Any]) -> None:
+    """Run ``tasks``, made with ``engine`` as their factories' host, to the
+    end on it (a virtual clock makes that take no time)."""
+    done: list[object] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        for t in tasks:
+            engine.watch(t, lambda t, fault: done.append(t))
+            engine.sched.add(t, engine.clock.now())
+        engine.poke()
+        with trio.fail_after(600):
+            while len(done) < len(tasks):
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
 
 
 def fakenet_argv(tmp: Path, *args: str, topology: Topology | None = None) -> list[str]:

@@ -20,6 +20,7 @@ from .. import packets as P
 
 _HDR6 = struct.Struct(">IHBB16s16s")
 _TCP = struct.Struct(">HHIIBB")
+_FRAG6 = struct.Struct(">BBHI")  # next header, reserved, offset | M, identification
 
 # RFC 1812 4.3.2.3 / RFC 4443 2.4(c): an ICMP error is at most 576 bytes
 # (IPv4) or the minimum MTU (IPv6), and quotes as much of the offending
@@ -147,6 +148,64 @@ def host_answer(probe: bytes, open_ports: tuple[int, ...], isn: random.Random, *
     if v.proto == P.IPPROTO_TCP:
         return tcp_answer(probe, open_ports, isn=isn.randrange(1 << 32), ttl=ttl, ipid=ipid)
     return None
+
+
+def learned_mtu(pkt: bytes) -> tuple[bytes, int] | None:
+    """What a host learns from ``pkt``, addressed to it, when it is a
+    fragmentation needed or packet too big (RFC 1191, RFC 8201): the
+    destination the packet it quotes was for, and the MTU towards it."""
+    r = as_received(pkt, 0)
+    if r.quote is None or not r.is_ptb():
+        return None
+    return r.quote.dst, r.icmp_nhmtu
+
+
+def fragments(pkt: bytes, mtu: int, ident: int = 0) -> list[bytes]:
+    """``pkt`` as its sender fragments it for a path MTU of ``mtu``, first
+    fragment first (``[pkt]`` when it fits); every fragment but the last
+    carries a multiple of 8 data bytes.  IPv4 (RFC 791 3.2): each keeps the
+    IP-ID, DF is cleared.  IPv6 (RFC 8200 4.5): a fragment header with
+    identification ``ident`` after the IPv6 header."""
+    if len(pkt) <= mtu:
+        return [pkt]
+    if pkt[0] >> 4 == 6:
+        return _fragments6(pkt, mtu, ident)
+    return _fragments4(pkt, mtu)
+
+
+def _fragments6(pkt: bytes, mtu: int, ident: int) -> list[bytes]:
+    first, plen, nxt, hlim, src, dst = _HDR6.unpack_from(pkt)
+    data = pkt[40:40 + plen]
+    room = (mtu - 40 - 8) & ~7
+    out = []
+    for off in range(0, len(data), room):
+        part = data[off:off + room]
+        fh = _FRAG6.pack(nxt, 0, off | (off + room < len(data)), ident & 0xFFFFFFFF)
+        out.append(_HDR6.pack(first, 8 + len(part), P.IPPROTO_FRAGMENT, hlim, src, dst)
+                   + fh + part)
+    return out
+
+
+def _fragments4(pkt: bytes, mtu: int) -> list[bytes]:
+    hdr = pkt[:_hl(pkt)]
+    data = pkt[len(hdr):struct.unpack_from(">H", pkt, 2)[0]]
+    out = []
+    off = 0
+    while off < len(data):
+        part = data[off:off + ((mtu - len(hdr)) & ~7)]
+        more = off + len(part) < len(data)
+        h = bytearray(hdr)
+        h[0] = 0x40 | len(hdr) // 4
+        struct.pack_into(">H", h, 2, len(hdr) + len(part))
+        struct.pack_into(">H", h, 6, (0x2000 if more else 0) | off >> 3)
+        h[10:12] = b"\0\0"
+        struct.pack_into(">H", h, 10, P.checksum(h))
+        out.append(bytes(h) + part)
+        off += len(part)
+        # later fragments carry only options with the copied flag, which
+        # record route and timestamps (all a reply of ours has) lack
+        hdr = hdr[:20]
+    return out
 
 
 def as_received(pkt: bytes, rx_ns: int, ifindex: int = 0) -> P.Reply:

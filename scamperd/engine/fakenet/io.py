@@ -7,7 +7,9 @@ real receive tasks do after a socket wakes them, and :meth:`FakeIO.drain`
 hands over those already due after a send burst, as the real drain does.
 A reply of a protocol nobody listens for is not delivered (the real engine
 has no socket that would see it).  With the datalink view on, each reply
-is delivered a second time as the datalink would see it.
+is delivered a second time as the datalink would see it: the raw sockets
+get a fragmented reply reassembled, the datalink its fragments (of which
+only the first parses: scamper's datalink code skips the others).
 
 Time is a :class:`~scamperd.engine.packetio.TrioClock`: virtual under
 trio's ``MockClock``, so seconds of probing take no time and every run is
@@ -92,9 +94,10 @@ class FakeIO:
                 rx.reply(reply, now)
                 got = True
             if self._dl:
-                dl = parse_datalink(a.packet, a.rx_ns, a.ifindex)
-                if dl is not None:
-                    got = rx.dl_reply(dl, now) or got
+                for frame in a.wire or (a.packet,):
+                    dl = parse_datalink(frame, a.rx_ns, a.ifindex)
+                    if dl is not None:  # None: a later fragment
+                        got = rx.dl_reply(dl, now) or got
         return got
 
     async def run(self, receiver: Receiver, *,

@@ -17,7 +17,9 @@ checks the MTU before it decrements the TTL) or lost.  A node that is not
 the destination forwards with the TTL decremented, or answers time
 exceeded when the TTL is spent, from the address of the interface the
 probe came in by.  The destination answers as a host: echo reply, port
-unreachable for UDP, SYN-ACK or reset for TCP.
+unreachable for UDP, SYN-ACK or reset for TCP.  A host keeps the path MTU a
+packet too big tells it (ping -M sends one), and fragments a reply bigger
+than that, as Linux does.
 
 Replies travel back over the same links: a reply from the node at depth
 ``d`` (``d`` routers before it) arrives after twice the one-way delays of
@@ -45,11 +47,25 @@ US = 1000  # ns
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """A packet reaching the prober: when, what, on which interface."""
+    """A packet reaching the prober: when, what, on which interface.
+
+    ``packet`` is the whole packet, as the raw sockets get it (after
+    reassembly); ``wire`` holds its fragments, first first, when it came in
+    fragments, as the datalink sees them (empty: it came whole).
+    """
 
     rx_ns: int
     packet: bytes
     ifindex: int
+    wire: tuple[bytes, ...] = ()
+
+
+# A reply on its way back: (one-way delay in ns, packet, its fragments)
+_Out = tuple[int, bytes, tuple[bytes, ...]]
+
+# The smallest path MTU a host takes from a packet too big (Linux:
+# net.ipv4.route.min_pmtu's default 552; IPv6's minimum link MTU, RFC 8200 5)
+MIN_PMTU = {False: 552, True: 1280}
 
 
 class _NodeState:
@@ -60,6 +76,10 @@ class _NodeState:
         self.balancer: Balancer = BALANCERS[node.balancer](seed, node.name)
         self.loss = Loss(node.loss, seeded(seed, node.name, "loss"))
         self.isn = seeded(seed, node.name, "isn")
+        # a host's path MTUs, learned from packets too big (RFC 1191, 8201),
+        # and its IPv6 fragment identifications
+        self.pmtu: dict[bytes, int] = {}
+        self.frag_id = seeded(seed, node.name, "fragid")
 
 
 def _packed(addr: str) -> bytes:
@@ -139,10 +159,10 @@ class FakeNetwork:
         assert route is not None
         self.sent += 1
         replies = self._walk(v, pkt, route)
-        return [Arrival(tx + 2 * delay, out, iface.index) for delay, out in replies
+        return [Arrival(tx + 2 * delay, out, iface.index, wire) for delay, out, wire in replies
                 if read_probe(out).dst in self._ours]
 
-    def _walk(self, v: Quote, pkt: bytes, route: Route) -> list[tuple[int, bytes]]:
+    def _walk(self, v: Quote, pkt: bytes, route: Route) -> list[_Out]:
         """(one-way delay, reply) for what the probe draws along ``route``."""
         owner = self._owner.get(v.dst)
         prev: Node | None = None
@@ -176,7 +196,7 @@ class FakeNetwork:
                 quote = forge.with_ttl(pkt, ttl + 1)
                 err = self._error(prev, prev_in, depth - 1, quote,
                                   partial(forge.too_big, mtu=node.mtu))
-                return [(delay, err)] if err else []
+                return [(delay, err, ())] if err else []
             delay += node.delay_us * US
             if self.state(node).loss.drops():
                 return []
@@ -187,7 +207,7 @@ class FakeNetwork:
                     return []
                 err = self._error(node, prev.name if prev else "vp", depth,
                                   forge.with_ttl(pkt, ttl), forge.time_exceeded)
-                return [(delay, err)] if err else []
+                return [(delay, err, ())] if err else []
             prev, prev_in = node, prev.name if prev else "vp"
             ttl -= 1
             depth += 1
@@ -207,9 +227,22 @@ class FakeNetwork:
         return build(frm, quote, ttl=node.ttl - depth, ipid=0 if v6 else st.ipid.next())
 
     def _answer(self, node: Node, depth: int, delay: int, arrived: bytes,
-                v: Quote) -> list[tuple[int, bytes]]:
-        """What the destination sends back to ``arrived``, addressed to it."""
+                v: Quote) -> list[_Out]:
+        """What the destination sends back to ``arrived``, addressed to it:
+        in fragments when it is bigger than the path MTU the host learned
+        towards us (what ping -M and -O tbt make it learn)."""
         st = self.state(node)
+        learned = forge.learned_mtu(arrived)
+        if learned is not None:
+            towards, mtu = learned
+            st.pmtu[towards] = max(mtu, MIN_PMTU[v.v6])
+            return []
         ipid = 0 if v.v6 else st.ipid.next()
         out = forge.host_answer(arrived, node.tcp_open, st.isn, ttl=node.ttl - depth, ipid=ipid)
-        return [(delay, out)] if out is not None else []
+        if out is None:
+            return []
+        pmtu = st.pmtu.get(v.src)
+        if pmtu is None or len(out) <= pmtu:
+            return [(delay, out, ())]
+        ident = st.frag_id.randrange(1 << 32) if v.v6 else 0  # IPv4 keeps its IP-ID
+        return [(delay, out, tuple(forge.fragments(out, pmtu, ident)))]

@@ -16,7 +16,7 @@ from protocol.commands.ping import parse_ping
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
 from scamperd.engine.driver import Engine
-from scamperd.engine.fakenet import FakeIO, FakeNetwork, Node, Topology
+from scamperd.engine.fakenet import FakeIO, FakeNetwork, Node, Topology, forge
 from scamperd.engine.fakenet.forge import as_received
 from scamperd.methods.ping import make_ping_task
 from scamperd.methods.trace import make_trace_task
@@ -31,6 +31,7 @@ from tests.scamperd.fakenet_helpers import (
     bed,
     router_addrs,
     rtt_us,
+    run_tasks,
 )
 
 T0 = 1_700_000_000 * 10**9
@@ -250,6 +251,44 @@ def test_fakenet_later_fragment_alone_draws_time_exceeded_but_no_answer() -> Non
         is None
 
 
+@pytest.mark.parametrize(("dst", "mtu"), [(DST4, 1000), (DST6, 1280)])
+def test_fakenet_forge_fragments_as_a_sender_does(dst: str, mtu: int) -> None:
+    whole = forge.echo_reply(echo(dst, size=1300), ipid=77)
+    frags = forge.fragments(whole, mtu, ident=0xBEEF01)
+    v6 = ":" in dst
+    hl = 48 if v6 else 20
+    assert len(frags) == 2 and all(len(f) <= mtu for f in frags)
+    assert (len(frags[0]) - hl) % 8 == 0
+    assert b"".join(f[hl:] for f in frags) == whole[40 if v6 else 20:]
+    first = P.parse_datalink(frags[0], T0)
+    assert first is not None and first.size == len(frags[0]) and first.is_echo_reply()
+    assert P.parse_datalink(frags[1], T0) is None
+    if v6:
+        assert first.frag_id == 0xBEEF01
+    else:
+        assert first.ipid == 77 and not struct.unpack_from(">H", frags[0], 6)[0] & 0x4000
+    assert forge.fragments(whole, len(whole)) == [whole]
+
+
+@pytest.mark.parametrize(("dst", "told", "pmtu"), [
+    (DST4, 1000, 1000), (DST6, 1300, 1300), (DST6, 1000, 1280), (DST4, 500, 552)])
+def test_fakenet_host_fragments_replies_after_packet_too_big(dst: str, told: int,
+                                                            pmtu: int) -> None:
+    # ping -M: the reply is whole until we tell the host its path MTU
+    net = FakeNetwork(bed())
+    (a1,) = net.transmit(echo(dst, size=1300), T0)
+    assert a1.wire == ()
+    vp = a(VP6 if ":" in dst else VP4)
+    assert net.transmit(P.build_icmp_ptb(vp, a(dst), told, a1.packet[:1232]), T0) == []
+    (a2,) = net.transmit(echo(dst, size=1300), T0)
+    # the raw sockets get it reassembled, the datalink in fragments
+    assert len(a2.packet) == len(a1.packet) and a2.wire == tuple(forge.fragments(
+        a2.packet, pmtu, P.read_probe(a2.wire[0]).ipid))
+    assert len(a2.wire[0]) <= pmtu < len(a2.wire[0]) + 8
+    # small replies still come whole
+    assert net.transmit(echo(dst, size=100), T0)[0].wire == ()
+
+
 def test_fakenet_host_facts() -> None:
     net = FakeNetwork(bed())
     assert net.src_for(a(DST4)) == a(VP4) and net.src_for(a(DST6)) == a(VP6)
@@ -276,30 +315,15 @@ def test_fakenet_topology_survives_json() -> None:
 # --- the engine and real methods on it, on a virtual clock ------------------------
 
 
-async def _run(tasks: list[object], io: FakeIO, pps: int = 100) -> None:
-    engine = Engine(pps=pps, io=io)
-    done: list[object] = []
-    async with trio.open_nursery() as nursery:
-        await nursery.start(engine.run)
-        for t in tasks:
-            engine.watch(t, lambda t, fault: done.append(t))
-            engine.sched.add(t, engine.clock.now())  # type: ignore[arg-type]
-        engine.poke()
-        with trio.fail_after(600):
-            while len(done) < len(tasks):
-                await trio.sleep(0.01)
-        nursery.cancel_scope.cancel()
-
-
 async def test_fakenet_engine_ping_rtts_are_the_scripted_delays(
         autojump_clock: trio.testing.MockClock) -> None:
     io = FakeIO(bed())
-    engine_host = Engine(io=io)
+    engine_host = Engine(pps=100, io=io)
     ctx = CommandContext(pid=1)
     pings = [make_ping_task(parse_ping(f"-c 4 -i 1 {d}", ctx), None, engine_host)
              for d in (DST4, DST6)]
     t0 = trio.current_time()
-    await _run(pings, io)  # type: ignore[arg-type]
+    await run_tasks(engine_host, pings)
     # four probes a second apart, in about three seconds of virtual time
     assert 3 <= trio.current_time() - t0 < 5
     for p in pings:
@@ -311,11 +335,11 @@ async def test_fakenet_engine_ping_rtts_are_the_scripted_delays(
 async def test_fakenet_engine_trace_hops_are_the_routers(
         autojump_clock: trio.testing.MockClock, method: str) -> None:
     io = FakeIO(bed())
-    host = Engine(io=io)
+    host = Engine(pps=100, io=io)
     ctx = CommandContext(pid=2)
     traces = [make_trace_task(parse_trace(f"-P {method} -q 2 {d}", ctx), None, host)
               for d in (DST4, DST6)]
-    await _run(traces, io)  # type: ignore[arg-type]
+    await run_tasks(host, traces)
     for t, dst in zip(traces, (DST4, DST6), strict=True):
         rec = t.result()
         routers = router_addrs(":" in dst)

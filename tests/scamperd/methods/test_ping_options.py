@@ -1,9 +1,11 @@
 """ping's datalink options: -O spoof, -M, -O tbt, -O dltx, -O dl, -r, -y, and
 icmp-time over IPv6, and the path-MTU send error.
 
-The first half drives PingTask without sockets, with synthetic replies (the
-datalink view built as whole packets and parsed by ``parse_datalink``).  The
-second half runs the real engine in the test bed and compares with Debian's
+The first half drives PingTask without sockets, with replies from the shared
+forger (scamperd/engine/fakenet/forge.py; the datalink view: whole packets
+or their first fragments, parsed by ``parse_datalink``), and runs -M on the
+fake network, whose hosts fragment after a packet too big.  The second half
+runs the real engine in the test bed and compares with Debian's
 scamper 20211212 where it has the option (-M, tbt, spoof, -r; it has no
 dltx and no -y, for those scamper 20260420's source is the reference).
 """
@@ -21,18 +23,23 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from protocol import CLOSED, NEED_DATA, ClientConnection
+from protocol.commands.base import CommandContext
+from protocol.commands.ping import parse_ping
 from protocol.events import Data
 from scamperd.config import Config
 from scamperd.daemon import Serving
 from scamperd.engine import packets as P
+from scamperd.engine.driver import Engine
+from scamperd.engine.fakenet import FakeIO, forge
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
-from scamperd.methods.ping import PingTask
+from scamperd.methods.ping import PingTask, make_ping_task
 from scamperd.methods.ping.probes import ptb_quote
 from scamperd.methods.ping.task import PTB
-from tests.scamperd.fakenet_helpers import serve_fake
+from tests.scamperd import fakenet_helpers as fakenet
 from tests.scamperd.methods.test_ping import (
     DST4,
     DST6,
@@ -43,7 +50,6 @@ from tests.scamperd.methods.test_ping import (
     T0,
     cmd,
     echo_reply4,
-    icmp_msg,
     roundtrip,
     send,
     task,
@@ -67,36 +73,21 @@ def spoof_task(args: str) -> PingTask:
                     real_src=REAL6 if v6 else REAL4)
 
 
-def dl_echo4(probe: Probe, rx: int, *, fragment: int = 0, ipid: int = 4242) -> P.Reply:
-    """The target's echo reply as the datalink sees it; ``fragment`` > 0
-    gives only its first fragment, that many bytes long (MF set)."""
-    ihl = (probe.packet[0] & 0x0F) * 4
-    icmp = probe.packet[ihl:]
-    body = icmp_msg(0, 0, icmp[4:8], icmp[8:])
-    pkt = bytearray(P.build_ipv4(probe.dst, probe.packet[12:16], P.IPPROTO_ICMP, body,
-                                 ttl=59, ipid=ipid, df=fragment == 0))
+# ping -M and -O tbt as the test bed and the fake network run them
+PMTU_CASES = [
+    ("-c 3 -i 0.2 -s 1300 -M 1000", False),
+    ("-c 3 -i 0.2 -s 1350 -M 1300", True),
+    ("-O tbt -c 3 -i 0.2 -s 1350 -M 1300", True),
+]
+
+
+def dl_echo(probe: Probe, rx: int, *, fragment: int = 0, ipid: int = 4242,
+            frag_id: int = 0xA1B2C3D4) -> P.Reply:
+    """The target's echo reply to ``probe`` as the datalink sees it;
+    ``fragment`` > 0: only its first fragment, for a path MTU that big."""
+    pkt = forge.echo_reply(probe.packet, ttl=59, ipid=ipid)
     if fragment:
-        pkt = pkt[:fragment]
-        struct.pack_into(">HHH", pkt, 2, fragment, ipid, 0x2000)  # MF, offset 0
-        struct.pack_into(">H", pkt, 10, 0)
-        struct.pack_into(">H", pkt, 10, P.checksum(pkt[:20]))
-    r = P.parse_datalink(bytes(pkt), rx, 0)
-    assert r is not None
-    return r
-
-
-def dl_echo6(probe: Probe, rx: int, *, fragment: int = 0, frag_id: int = 0xA1B2C3D4) -> P.Reply:
-    """An IPv6 echo reply on the datalink; ``fragment`` > 0: its first
-    fragment of that many bytes (fragment header, M set)."""
-    icmp = probe.packet[40:]
-    src = probe.packet[8:24]
-    body = icmp_msg(129, 0, icmp[4:8], icmp[8:], src=probe.dst, dst=src)
-    if not fragment:
-        pkt = P.build_ipv6(probe.dst, src, P.IPPROTO_ICMPV6, body, hlim=59)
-    else:
-        part = body[:(fragment - 48) & ~7]
-        fh = struct.pack(">BBHI", P.IPPROTO_ICMPV6, 0, 1, frag_id)  # offset 0, M
-        pkt = P.build_ipv6(probe.dst, src, P.IPPROTO_FRAGMENT, fh + part, hlim=59)
+        pkt = forge.fragments(pkt, fragment, frag_id)[0]
     r = P.parse_datalink(pkt, rx, 0)
     assert r is not None
     return r
@@ -241,7 +232,7 @@ def test_ping_pmtu_sends_one_ptb_quoting_the_big_reply(v6: bool) -> None:
     t = task(f"-M 1000 -s 1300 -c 3 -i 0.5 {dst}")
     assert t.dl_rx
     pr = send(t, T0)
-    reply = (dl_echo6 if v6 else dl_echo4)(pr, T0 + MS)
+    reply = dl_echo(pr, T0 + MS)
     # what the raw socket gives (reassembled, no datalink view) is not read
     raw_view = P.Reply(**{**{f: getattr(reply, f) for f in reply.__slots__}, "dl": False})
     t.receive_reply(raw_view, T0 + MS)
@@ -270,7 +261,7 @@ def test_ping_pmtu_sends_one_ptb_quoting_the_big_reply(v6: bool) -> None:
     # the next probe waits -i from the PTB, and no second PTB is pending
     assert t.next_action(T0 + 3 * MS) == Wait(T0 + 2 * MS + SEC // 2)
     pr2 = send(t, T0 + 2 * MS + SEC // 2)
-    frag = (dl_echo6 if v6 else dl_echo4)(pr2, T0 + SEC, fragment=1000)
+    frag = dl_echo(pr2, T0 + SEC, fragment=1000)
     t.receive_reply(frag, T0 + SEC)
     assert t.next_action(T0 + SEC) == Wait(T0 + 2 * MS + SEC)
     rec = roundtrip(t.result())
@@ -288,7 +279,7 @@ def test_ping_pmtu_sends_one_ptb_quoting_the_big_reply(v6: bool) -> None:
 def test_ping_pmtu_ptb_send_error_stops_ping() -> None:
     t = task("-M 1000 -s 1300 -c 3 10.200.6.2")
     pr = send(t, T0)
-    t.receive_reply(dl_echo4(pr, T0 + MS), T0 + MS)
+    t.receive_reply(dl_echo(pr, T0 + MS), T0 + MS)
     a = t.next_action(T0 + MS)
     assert isinstance(a, SendProbe) and a.probe.ident == PTB
     err = send_error(a.probe, OSError(101, "Network is unreachable"))
@@ -300,6 +291,25 @@ def test_ping_pmtu_ptb_send_error_stops_ping() -> None:
                          "Network is unreachable"
 
 
+@pytest.mark.parametrize(("args", "v6"), PMTU_CASES)
+async def test_ping_pmtu_replies_shrink_on_the_fake_network(
+        autojump_clock: trio.testing.MockClock, args: str, v6: bool) -> None:
+    # the test bed's case below, on the fake network: its destination learns
+    # the path MTU from our packet too big and fragments its replies after
+    engine = Engine(pps=100, io=FakeIO(fakenet.bed()))
+    t = make_ping_task(parse_ping(f"{args} {fakenet.DST6 if v6 else fakenet.DST4}",
+                                  CommandContext(pid=3)), None, engine)
+    await fakenet.run_tasks(engine, [t])
+    rec = roundtrip(t.result())
+    assert [r.size for r in rec.replies] == [int(args.split("-s ")[1].split()[0])] + \
+        [(1296 if v6 else 996)] * 2
+    if v6:
+        assert [bool((r.flags or 0) & RF.REPLY_IPID) for r in rec.replies] == [
+            False, True, True]
+    assert all((r.flags or 0) & RF.DLRX for r in rec.replies)
+    assert rec.stop_reason == PingStop.COMPLETED
+
+
 # --------------------------------------------------------------------------
 # -O tbt
 
@@ -307,13 +317,13 @@ def test_ping_pmtu_ptb_send_error_stops_ping() -> None:
 def test_ping_tbt_counts_only_fragmented_replies() -> None:
     t = task("-O tbt -M 1280 -s 1300 -c 4 -o 1 -i 0.5 fd00:200:6::2")
     pr = send(t, T0)
-    t.receive_reply(dl_echo6(pr, T0 + MS), T0 + MS)  # whole: counts for nothing
+    t.receive_reply(dl_echo(pr, T0 + MS), T0 + MS)  # whole: counts for nothing
     assert t.replies == 0 and t.stop_reason == PingStop.NONE
     a = t.next_action(T0 + MS)
     assert isinstance(a, SendProbe) and a.probe.ident == PTB
     t.probe_sent(a.probe, T0 + MS)
     pr2 = send(t, T0 + MS + SEC // 2)
-    t.receive_reply(dl_echo6(pr2, T0 + SEC, fragment=1280), T0 + SEC)
+    t.receive_reply(dl_echo(pr2, T0 + SEC, fragment=1280), T0 + SEC)
     assert t.replies == 1 and t.stop_reason == PingStop.COMPLETED  # -o 1 reached
     rec = roundtrip(t.result())
     assert rec.stop_reason == PingStop.COMPLETED and rec.ping_sent == 2
@@ -322,10 +332,8 @@ def test_ping_tbt_counts_only_fragmented_replies() -> None:
 def test_ping_tbt_first_reply_not_echo_reply_ends_it() -> None:
     t = task("-O tbt -M 1280 -s 1300 -c 4 fd00:200:6::2")
     pr = send(t, T0)
-    src = pr.packet[8:24]
     rtr = socket.inet_pton(socket.AF_INET6, "fd00:200:5::2")
-    body = icmp_msg(1, 4, bytes(4), pr.packet[:1232], src=rtr, dst=src)
-    err = P.parse_datalink(P.build_ipv6(rtr, src, P.IPPROTO_ICMPV6, body, hlim=60), T0 + MS)
+    err = P.parse_datalink(forge.port_unreachable(rtr, pr.packet, ttl=60), T0 + MS)
     assert err is not None
     t.receive_reply(err, T0 + MS)
     assert t.stop_reason == PingStop.COMPLETED and t.replies == 0
@@ -379,18 +387,16 @@ def test_ping_stream_hands_out_inprogress_records(stream: int, attempts: int,
 
 def test_packets_parse_datalink_skips_later_fragments_and_keeps_first() -> None:
     pr = send(task("-s 1300 fd00:200:6::2"), T0)
-    first = dl_echo6(pr, T0, fragment=1000)
+    first = dl_echo(pr, T0, fragment=1000)
     assert first.frag_id == 0xA1B2C3D4 and first.size == 40 + 8 + 952 and first.dl
     assert first.icmp_type == 129 and first.icmp_seq == 0
-    later = bytearray(P.build_ipv6(DST6, SRC6, P.IPPROTO_FRAGMENT,
-                                   struct.pack(">BBHI", 58, 0, 952, 1) + bytes(64), hlim=1))
-    assert P.parse_datalink(bytes(later)) is None
+    later = forge.fragments(forge.echo_reply(pr.packet), 1000, 1)[1]
+    assert P.parse_datalink(later) is None
     pr4 = send(task("-s 1300 10.200.6.2"), T0)
-    first4 = dl_echo4(pr4, T0, fragment=996)
+    first4 = dl_echo(pr4, T0, fragment=996)
     assert first4.size == 996 and first4.ipid == 4242 and first4.icmp_type == 0
-    later4 = bytearray(first4.raw)
-    struct.pack_into(">H", later4, 6, 0x2000 | 122)
-    assert P.parse_datalink(bytes(later4)) is None
+    later4 = forge.fragments(forge.echo_reply(pr4.packet, ipid=4242), 996)[1]
+    assert P.parse_datalink(later4) is None
 
 
 # --------------------------------------------------------------------------
@@ -525,11 +531,7 @@ def test_ping_rtr_leaves_through_chosen_router_in_testbed(testbed: Testbed, bran
 
 
 @pytest.mark.netns
-@pytest.mark.parametrize(("args", "v6"), [
-    ("-c 3 -i 0.2 -s 1300 -M 1000", False),
-    ("-c 3 -i 0.2 -s 1350 -M 1300", True),
-    ("-O tbt -c 3 -i 0.2 -s 1350 -M 1300", True),
-])
+@pytest.mark.parametrize(("args", "v6"), PMTU_CASES)
 def test_ping_pmtu_replies_shrink_like_scamper_in_testbed(testbed: Testbed, args: str,
                                                           v6: bool) -> None:
     tb = testbed
@@ -641,7 +643,7 @@ def test_ping_icmp_time_v6_and_stream_in_testbed(testbed: Testbed) -> None:
 async def test_control_stream_sends_inprog_data_blocks(nursery: trio.Nursery,
                                                       tmp_path: Path) -> None:
     cfg = Config(ctrl_unix=str(tmp_path / "ctl.sock"), command="trace", monitorname=None)
-    serving: Serving = await nursery.start(serve_fake(), cfg)
+    serving: Serving = await nursery.start(fakenet.serve_fake(), cfg)
     assert serving.unix is not None
     stream = await trio.open_unix_socket(serving.unix)
     conn = ClientConnection()
