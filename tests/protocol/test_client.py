@@ -43,6 +43,7 @@ from protocol import (
     ShutdownMode,
     SourceList,
 )
+from tests.strategies import u32
 
 CAPTURES = Path("/work/shared/reference/captures")
 
@@ -138,10 +139,9 @@ WORD = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E,
                                       blacklist_characters='"'), min_size=1, max_size=8)
 PHRASE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E,
                                         blacklist_characters='"'), max_size=12)
-U32 = st.integers(0, 2**32 - 1)
 
 CLIENT_EVENTS = st.one_of(
-    st.builds(Attach, st.sampled_from(Format), st.integers(1, 100000), U32, U32,
+    st.builds(Attach, st.sampled_from(Format), st.integers(1, 100000), u32, u32,
               st.none() | PHRASE, st.none() | PHRASE, st.none() | PHRASE),
     st.builds(Halt, st.integers(1, 2**32 - 1)),
     st.just(Done()), st.just(Help()), st.just(RemoteList()),
@@ -166,8 +166,8 @@ def test_client_encoding_parses_back_on_the_server(event: ClientEvent) -> None:
 PAYLOADS = st.binary(min_size=6, max_size=300).map(lambda b: b"\x12\x05\x00\x06" + b)
 SERVER_EVENTS = st.one_of(
     st.builds(Ok, st.none() | PHRASE.filter(lambda s: s and not s.startswith("id-"))),
-    st.builds(OkId, U32), st.builds(Err, PHRASE), st.just(More()),
-    st.builds(Data, PAYLOADS, st.none() | U32, st.booleans()),
+    st.builds(OkId, u32), st.builds(Err, PHRASE), st.just(More()),
+    st.builds(Data, PAYLOADS, st.none() | u32, st.booleans()),
 )
 
 

@@ -44,6 +44,7 @@ from tests.scamperd.stateful_bed import (
     UNREACH4,
     UNREACH6,
 )
+from tests.strategies import u8, u16, u32
 
 BROADCAST4 = ("127.255.255.255", "255.255.255.255", "192.0.2.255")
 # Destinations where something (a reply, an error, a send failure) happens
@@ -57,18 +58,17 @@ OURS_SRC6 = (OURS6, "::1")
 SPOOF_ADDRS = frozenset({SPOOF4, SPOOF6})
 
 _hex = st.binary(min_size=1, max_size=12).map(bytes.hex)
-_u16 = st.integers(0, 65535)
 
 # option letter -> strategy for its argument ("" for a flag); family-dependent
 # ones (-S, -r, -z, -T) are drawn in :func:`_line`.
 PING_ARGS: dict[str, st.SearchStrategy[str]] = {
-    "A": st.integers(0, 2**32 - 1).map(str),
+    "A": u32.map(str),
     "b": st.integers(0, 64).map(str),
     "B": _hex,
     "c": st.sampled_from(["1", "2"]),
-    "C": st.one_of(st.just("0x2323"), _u16.map(str)),
-    "d": _u16.map(str),
-    "F": _u16.map(str),
+    "C": st.one_of(st.just("0x2323"), u16.map(str)),
+    "d": u16.map(str),
+    "F": u16.map(str),
     "i": st.sampled_from(["0.01", "0.05", "0.1", "20ms", "0.2s"]),
     "m": st.integers(1, 255).map(str),
     "M": st.sampled_from(["0", "576", "1280", "1500"]),
@@ -83,7 +83,7 @@ PING_ARGS: dict[str, st.SearchStrategy[str]] = {
     "T": st.sampled_from(["tsonly", "tsandaddr", f"tsprespec={OURS4},127.0.0.1"]),
     "W": st.sampled_from(["0.05", "0.1", "0.3", "1"]),
     "y": st.integers(0, 2).map(str),
-    "z": st.integers(0, 255).map(str),
+    "z": u8.map(str),
 }
 TRACE_ARGS: dict[str, st.SearchStrategy[str]] = {
     "c": st.sampled_from(["95", "99"]),
@@ -103,9 +103,9 @@ TRACE_ARGS: dict[str, st.SearchStrategy[str]] = {
     "q": st.sampled_from(["1", "2"]),
     "Q": st.just(""),
     "r": st.just("router"),
-    "s": _u16.map(str),
+    "s": u16.map(str),
     "S": st.just("src"),
-    "t": st.integers(0, 255).map(str),
+    "t": u8.map(str),
     "T": st.just(""),
     "w": st.just("1"),
     "W": st.sampled_from(["0", "1", "5"]),

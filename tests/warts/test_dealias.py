@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import icmp_exts, ipv4s, ipv6s, opt, texts, timevals, u8, u16, u32
 from warts.address import Address
 from warts.listcycle import CycleInfo, ListInfo
 from warts.types.dealias import (
@@ -34,7 +35,7 @@ from warts.types.dealias import (
     ReplyFlag,
 )
 from warts.types.dealias_render import prefixhosts
-from warts.wire import IcmpExt, Timeval, flags_bytes
+from warts.wire import Timeval, flags_bytes
 
 V4 = Address.from_string
 T0 = Timeval(1795907505, 297010)
@@ -42,23 +43,10 @@ T0 = Timeval(1795907505, 297010)
 # --------------------------------------------------------------------------
 # strategies: raw records (any parameter present or absent)
 
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-addr4 = st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-addr6 = st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b))
 # a small pool so that addresses repeat and exercise table references
 addrs = st.one_of(st.sampled_from([V4("10.0.0.1"), V4("10.0.0.2"),
-                                   Address.from_string("fd00::1")]), addr4, addr6)
+                                   Address.from_string("fd00::1")]), ipv4s, ipv6s)
 
-
-def opt(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.none() | s
-
-
-icmpexts = st.lists(st.builds(IcmpExt, u8, u8, st.binary(max_size=12)),
-                    min_size=1, max_size=3).map(tuple)
 
 probedefs = st.builds(
     DealiasProbedef, dst=addrs, method=st.sampled_from(list(ProbedefMethod)).map(int),
@@ -71,15 +59,15 @@ probedefs = st.builds(
 def replies(draw: st.DrawFn) -> DealiasReply:
     tc = draw(opt(st.tuples(u8, u8)))
     return DealiasReply(
-        src=draw(addrs), rx=draw(opt(tv)), ipid=draw(opt(u16)), ttl=draw(opt(u8)),
+        src=draw(addrs), rx=draw(opt(timevals)), ipid=draw(opt(u16)), ttl=draw(opt(u8)),
         icmp_type=tc[0] if tc else None, icmp_code=tc[1] if tc else None,
-        icmp_q_ttl=draw(opt(u8)), icmp_exts=draw(opt(icmpexts)), proto=draw(opt(u8)),
+        icmp_q_ttl=draw(opt(u8)), icmp_exts=draw(opt(icmp_exts)), proto=draw(opt(u8)),
         tcp_flags=draw(opt(u8)), ipid32=draw(opt(u32)), flags=draw(opt(u8)),
         size=draw(opt(u16)))
 
 
 def probes_for(defc: int) -> st.SearchStrategy[DealiasProbe]:
-    return st.builds(DealiasProbe, def_id=opt(st.integers(0, defc - 1)), tx=opt(tv),
+    return st.builds(DealiasProbe, def_id=opt(st.integers(0, defc - 1)), tx=opt(timevals),
                      ipid=opt(u16), seq=opt(u32),
                      replies=st.lists(replies(), max_size=3).map(tuple))
 
@@ -90,7 +78,7 @@ def pds(n: int | None = None, lo: int = 1, hi: int = 4) -> st.SearchStrategy[Any
     return st.lists(probedefs, min_size=lo, max_size=hi).map(tuple)
 
 
-rounds = st.builds(DealiasMidardiscRound, tv, u32, u32)
+rounds = st.builds(DealiasMidardiscRound, timevals, u32, u32)
 
 
 @st.composite
@@ -121,7 +109,7 @@ def method_data(draw: st.DrawFn) -> Any:
                                draw(opt(u32)))
     d = draw(pds())
     return DealiasMidardisc(d, len(d), draw(opt(u32)),
-                            draw(opt(st.lists(rounds, max_size=3).map(tuple))), draw(opt(tv)))
+                            draw(opt(st.lists(rounds, max_size=3).map(tuple))), draw(opt(timevals)))
 
 
 LIST = ListInfo(7, "default", "the default list", "mon1")
@@ -132,11 +120,9 @@ CYCLE = CycleInfo(LIST, 3, 1795907500, None, "vm")
 def dealiases(draw: st.DrawFn) -> Dealias:
     lst = draw(st.sampled_from([None, LIST]))
     cyc = CYCLE if lst is not None and draw(st.booleans()) else None
-    hdr = dict(list=lst, cycle=cyc, start=draw(opt(tv)), result=draw(opt(u8)),
+    hdr = dict(list=lst, cycle=cyc, start=draw(opt(timevals)), result=draw(opt(u8)),
                userid=draw(opt(u32)),
-               errmsg=draw(opt(st.text(st.characters(blacklist_categories=("Cs",),
-                                                     blacklist_characters="\x00"),
-                                       max_size=20))))
+               errmsg=draw(opt(texts())))
     if draw(st.integers(0, 9)) == 0:
         # a method scamper does not know: header only, the rest kept raw
         return Dealias(method=draw(st.none() | st.just(0) | st.integers(8, 255)),
@@ -197,7 +183,7 @@ def built_dealiases(draw: st.DrawFn) -> Dealias:
     elif m == DealiasMethod.PREFIXSCAN:
         data = DealiasPrefixscan.build(a=V4("10.0.0.1"), b=V4("10.0.1.0"), prefix=30,
                                        attempts=2, fudge=200, wait_probe=1000,
-                                       wait_timeout=5, ab=draw(opt(addr4)),
+                                       wait_timeout=5, ab=draw(opt(ipv4s)),
                                        xs=tuple(draw(st.lists(addrs, max_size=2))),
                                        probedefs=defs, flags=draw(u8),
                                        replyc=draw(u8))
@@ -207,7 +193,7 @@ def built_dealiases(draw: st.DrawFn) -> Dealias:
     else:
         data = DealiasMidardisc.build(probedefs=defs, wait_timeout=draw(u32),
                                       sched=tuple(draw(st.lists(rounds, max_size=2))),
-                                      startat=draw(opt(tv)))
+                                      startat=draw(opt(timevals)))
     probes = []
     for seq in range(draw(st.integers(0, 3))):
         pd = data.probedefs[draw(st.integers(0, len(data.probedefs) - 1))]
@@ -215,13 +201,13 @@ def built_dealiases(draw: st.DrawFn) -> Dealias:
         for _ in range(draw(st.integers(0, 2))):
             proto = draw(st.sampled_from([1, 58, 6, 17]))
             reps.append(DealiasReply.build(
-                src=draw(addrs), rx=draw(tv), ttl=draw(u8), proto=proto, size=draw(u16),
+                src=draw(addrs), rx=draw(timevals), ttl=draw(u8), proto=proto, size=draw(u16),
                 ipid=draw(u16), ipid32=draw(u32), flags=draw(st.sampled_from([0, 1])),
                 icmp_type=draw(st.sampled_from([0, 1, 3, 11, 129])), icmp_code=draw(u8),
-                icmp_q_ttl=draw(u8), icmp_exts=draw(opt(icmpexts)), tcp_flags=draw(u8)))
-        probes.append(DealiasProbe.build(probedef=pd, tx=draw(tv), seq=seq, ipid=draw(u16),
+                icmp_q_ttl=draw(u8), icmp_exts=draw(opt(icmp_exts)), tcp_flags=draw(u8)))
+        probes.append(DealiasProbe.build(probedef=pd, tx=draw(timevals), seq=seq, ipid=draw(u16),
                                          replies=tuple(reps)))
-    return Dealias.build(data=data, start=draw(tv), result=draw(st.integers(0, 5)),
+    return Dealias.build(data=data, start=draw(timevals), result=draw(st.integers(0, 5)),
                          userid=draw(u32), errmsg=draw(st.none() | st.just("oops \"x\"")),
                          probes=tuple(probes), list=LIST, cycle=CYCLE)
 

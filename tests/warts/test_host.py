@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, ipv4s, ipv6s, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, CycleStart, CycleStop, ListInfo, Timeval
 from warts.types.host import (
     Host,
@@ -31,21 +32,6 @@ LST = ListInfo(1, "default", "default")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-chars = st.characters(codec="utf-8", blacklist_characters="\x00")
-text = st.text(chars, max_size=20)
-ipv4 = st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-ipv6 = st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b))
-addr = ipv4 | ipv6
-
-
 def counted(item: st.SearchStrategy) -> st.SearchStrategy:
     """(count, items): scamper writes both or neither."""
     return st.lists(item, max_size=3).flatmap(
@@ -56,17 +42,17 @@ def counted(item: st.SearchStrategy) -> st.SearchStrategy:
 txts = counted(st.text(st.characters(codec="utf-8"), max_size=20)).map(
     lambda c: HostRRTxt(*c))
 opts = counted(st.builds(HostRROptElem, u16, st.binary(max_size=8))).map(lambda c: HostRROpt(*c))
-svcbs = st.tuples(opt(u16), opt(text), counted(st.builds(HostRRSvcbParam, u16,
-                                                         st.binary(max_size=8)))).map(
+svcbs = st.tuples(opt(u16), opt(texts()), counted(st.builds(HostRRSvcbParam, u16,
+                                                           st.binary(max_size=8)))).map(
     lambda t: HostRRSvcb(t[0], t[1], *t[2]))
-soas = st.builds(HostRRSoa, text, text, opt(u32), opt(u32), opt(u32), opt(u32), opt(u32))
-mxs = st.builds(HostRRMx, opt(u16), text)
+soas = st.builds(HostRRSoa, texts(), texts(), opt(u32), opt(u32), opt(u32), opt(u32), opt(u32))
+mxs = st.builds(HostRRMx, opt(u16), texts())
 
 # (class, type, data) combinations scamper's reader accepts
 typed = st.one_of(
-    st.tuples(st.just(1), st.just(1), opt(ipv4)),
-    st.tuples(st.just(1), st.just(28), opt(ipv6)),
-    st.tuples(st.just(1), st.sampled_from([2, 5, 12]), opt(text)),
+    st.tuples(st.just(1), st.just(1), opt(ipv4s)),
+    st.tuples(st.just(1), st.just(28), opt(ipv6s)),
+    st.tuples(st.just(1), st.sampled_from([2, 5, 12]), opt(texts())),
     st.tuples(st.just(1), st.just(6), opt(soas)),
     st.tuples(st.just(1), st.just(15), opt(mxs)),
     st.tuples(st.sampled_from([1, 3]), st.just(16), opt(txts)),
@@ -81,7 +67,7 @@ def rrs(draw: st.DrawFn) -> HostRR:
     c, t, d = draw(typed)
     if d is not None and rr_data_type(c, t) < 0:
         d = None
-    return HostRR(None if c == 0 and draw(st.booleans()) else c, t, draw(text), draw(opt(u32)),
+    return HostRR(None if c == 0 and draw(st.booleans()) else c, t, draw(texts()), draw(opt(u32)),
                   d)
 
 
@@ -89,7 +75,7 @@ def rrs(draw: st.DrawFn) -> HostRR:
 def queries(draw: st.DrawFn) -> HostQuery:
     secs = [tuple(draw(st.lists(rrs(), max_size=2))) for _ in range(3)]
     counts = [len(s) if s else draw(st.sampled_from([None, 0])) for s in secs]
-    return HostQuery(draw(opt(tv)), draw(opt(tv)), draw(opt(u16)), counts[0], counts[1],
+    return HostQuery(draw(opt(timevals)), draw(opt(timevals)), draw(opt(u16)), counts[0], counts[1],
                      counts[2], draw(opt(u8)), draw(opt(u8)), secs[0], secs[1], secs[2])
 
 
@@ -98,11 +84,12 @@ def records(draw: st.DrawFn) -> Host:
     qs = tuple(draw(st.lists(queries(), max_size=3)))
     return Host(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(opt(addr)), dst=draw(addr), start=draw(opt(tv)),
+        userid=draw(opt(u32)), src=draw(opt(ip_addrs)), dst=draw(ip_addrs),
+        start=draw(opt(timevals)),
         flags=draw(opt(u16)), wait_timeout=draw(opt(u16)), stop=draw(opt(u8)),
         retries=draw(opt(u8)), qtype=draw(opt(u16)), qclass=draw(opt(u16)),
-        qname=draw(opt(text)), qcount=len(qs) if qs else draw(st.sampled_from([None, 0])),
-        ecs=draw(opt(text)), errmsg=draw(opt(text)), queries=qs)
+        qname=draw(opt(texts())), qcount=len(qs) if qs else draw(st.sampled_from([None, 0])),
+        ecs=draw(opt(texts())), errmsg=draw(opt(texts())), queries=qs)
 
 
 @settings(max_examples=300, deadline=None)

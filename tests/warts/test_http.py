@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, ListInfo, Timeval
 from warts.types.http import Http, HttpBuf
 
@@ -14,26 +15,12 @@ LST = ListInfo(1, "default", "default")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-addr = (st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-        | st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
-
-
 @st.composite
 def bufs(draw: st.DrawFn) -> HttpBuf:
     dt = draw(opt(st.tuples(st.integers(0, 1), st.integers(0, 0x7F))))
     data = draw(opt(st.binary(min_size=1, max_size=40)))
-    return HttpBuf(None if dt is None else dt[0], None if dt is None else dt[1], draw(opt(tv)),
-                   None if data is None else len(data), data)
+    return HttpBuf(None if dt is None else dt[0], None if dt is None else dt[1],
+                   draw(opt(timevals)), None if data is None else len(data), data)
 
 
 @st.composite
@@ -42,13 +29,14 @@ def records(draw: st.DrawFn) -> Http:
     htype = draw(opt(st.integers(0, 1)))
     return Http(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(opt(addr)), dst=draw(opt(addr)), sport=draw(opt(u16)),
-        dport=draw(opt(u16)), start=draw(opt(tv)), stop=draw(opt(u8)), type=htype,
-        host=draw(opt(text)), file=draw(opt(text)),
-        headers=draw(opt(st.lists(text, max_size=3).map(tuple))),
+        userid=draw(opt(u32)), src=draw(opt(ip_addrs)), dst=draw(opt(ip_addrs)),
+        sport=draw(opt(u16)),
+        dport=draw(opt(u16)), start=draw(opt(timevals)), stop=draw(opt(u8)), type=htype,
+        host=draw(opt(texts())), file=draw(opt(texts())),
+        headers=draw(opt(st.lists(texts(), max_size=3).map(tuple))),
         bufc=len(bs) if bs else draw(st.sampled_from([None, 0])), hsrtt=draw(opt(u32)),
-        flags=draw(opt(u32)), maxtime=draw(opt(tv)), errmsg=draw(opt(text)),
-        ech_status=draw(opt(u8)), ech_outer_sni=draw(opt(text)), bufs=bs,
+        flags=draw(opt(u32)), maxtime=draw(opt(timevals)), errmsg=draw(opt(texts())),
+        ech_status=draw(opt(u8)), ech_outer_sni=draw(opt(texts())), bufs=bs,
         ech_config_list=draw(opt(st.binary(min_size=1, max_size=20))),
         ech_retry_config=draw(opt(st.binary(min_size=1, max_size=20))))
 

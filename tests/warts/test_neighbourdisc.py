@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, macs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, CycleStart, CycleStop, ListInfo, Timeval
 from warts.types.neighbourdisc import Neighbourdisc, NeighbourdiscProbe, NeighbourdiscReply
 
@@ -18,29 +19,16 @@ LST = ListInfo(1, "default", "default")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-ipv4 = st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-ipv6 = st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b))
-mac = st.binary(min_size=6, max_size=6).map(lambda b: Address(3, b))
-addr = ipv4 | ipv6 | mac
-
-replies = st.builds(NeighbourdiscReply, opt(tv), mac)
+# what a neighbour discovery record's address fields may hold
+addrs = ip_addrs | macs
+replies = st.builds(NeighbourdiscReply, opt(timevals), macs)
 
 
 @st.composite
 def probes(draw: st.DrawFn) -> NeighbourdiscProbe:
     rs = tuple(draw(st.lists(replies, max_size=3)))
     rxc = len(rs) if rs else draw(st.sampled_from([None, 0]))
-    return NeighbourdiscProbe(draw(opt(tv)), rxc, rs)
+    return NeighbourdiscProbe(draw(opt(timevals)), rxc, rs)
 
 
 @st.composite
@@ -49,11 +37,11 @@ def records(draw: st.DrawFn) -> Neighbourdisc:
     probec = len(ps) if ps else draw(st.sampled_from([None, 0]))
     return Neighbourdisc(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), ifname=draw(opt(text)), start=draw(opt(tv)),
+        userid=draw(opt(u32)), ifname=draw(opt(texts())), start=draw(opt(timevals)),
         method=draw(opt(u8)), wait_timeout=draw(opt(u16)), flags=draw(opt(u8)),
-        attempts=draw(opt(u16)), replyc=draw(opt(u16)), src_ip=draw(opt(addr)),
-        src_mac=draw(opt(addr)), dst_ip=draw(opt(addr)), dst_mac=draw(opt(addr)),
-        probec=probec, errmsg=draw(opt(text)), probes=ps)
+        attempts=draw(opt(u16)), replyc=draw(opt(u16)), src_ip=draw(opt(addrs)),
+        src_mac=draw(opt(addrs)), dst_ip=draw(opt(addrs)), dst_mac=draw(opt(addrs)),
+        probec=probec, errmsg=draw(opt(texts())), probes=ps)
 
 
 def roundtrip(rec: Neighbourdisc) -> Neighbourdisc:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, ListInfo, Timeval
 from warts.types.owamp import Owamp, OwampRx, OwampSched, OwampTx
 
@@ -14,26 +15,15 @@ LST = ListInfo(1, "default", "default")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-addr = (st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-        | st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
-scheds = st.builds(OwampSched, opt(tv), opt(u8))
-rxs = st.builds(OwampRx, opt(tv), opt(u16), opt(u8), opt(u8), opt(u8))
+scheds = st.builds(OwampSched, opt(timevals), opt(u8))
+rxs = st.builds(OwampRx, opt(timevals), opt(u16), opt(u8), opt(u8), opt(u8))
 
 
 @st.composite
 def txs(draw: st.DrawFn) -> OwampTx:
     rs = tuple(draw(st.lists(rxs, max_size=3)))
-    return OwampTx(draw(opt(tv)), draw(opt(tv)), draw(opt(u32)), draw(opt(u16)), draw(opt(u8)),
+    return OwampTx(draw(opt(timevals)), draw(opt(timevals)), draw(opt(u32)), draw(opt(u16)),
+                   draw(opt(u8)),
                    len(rs) if rs else draw(st.sampled_from([None, 0])), rs)
 
 
@@ -45,11 +35,12 @@ def records(draw: st.DrawFn) -> Owamp:
     ts = tuple(draw(st.lists(txs(), max_size=3)))
     return Owamp(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(opt(addr)), dst=draw(opt(addr)), dport=draw(opt(u16)),
-        flags=draw(opt(u16)), start=draw(opt(tv)), startat=draw(opt(tv)),
-        wait_timeout=draw(opt(tv)), schedc=schedc, attempts=draw(opt(u32)),
+        userid=draw(opt(u32)), src=draw(opt(ip_addrs)), dst=draw(opt(ip_addrs)),
+        dport=draw(opt(u16)),
+        flags=draw(opt(u16)), start=draw(opt(timevals)), startat=draw(opt(timevals)),
+        wait_timeout=draw(opt(timevals)), schedc=schedc, attempts=draw(opt(u32)),
         pktsize=draw(opt(u16)), dir=draw(opt(u8)), dscp=draw(opt(u8)), ttl=draw(opt(u8)),
-        hsrtt=draw(opt(u32)), result=draw(opt(u8)), errmsg=draw(opt(text)),
+        hsrtt=draw(opt(u32)), result=draw(opt(u8)), errmsg=draw(opt(texts())),
         udp_sport=draw(opt(u16)), udp_dport=draw(opt(u16)),
         txc=len(ts) if ts else draw(st.sampled_from([None, 0])), sched=ss, txs=ts)
 

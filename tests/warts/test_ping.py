@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import warts
 from tests.conftest import DATA
+from tests.strategies import ip_addrs, ipv4s, list_infos, opt, texts, u8, u16, u32, wire_timevals
 from warts.address import Address
 from warts.file import ReadState, decode_object
 from warts.listcycle import CycleInfo, ListInfo
@@ -50,26 +51,11 @@ V6B = Address.from_string("2001:db8::9")
 # --------------------------------------------------------------------------
 # strategies
 
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-v4addrs = st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-v6addrs = st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b))
-addrs = st.one_of(v4addrs, v6addrs)
-timevals = st.builds(Timeval, u32, u32)
-names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                max_size=12)
-
-
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(st.none(), s)
-
-
 @st.composite
 def v4ts(draw: st.DrawFn) -> PingReplyV4TS:
     tss = tuple(draw(st.lists(u32, max_size=5)))
     ips = draw(st.booleans()) and tss
-    return PingReplyV4TS(tss, tuple(draw(v4addrs) for _ in tss) if ips else None)
+    return PingReplyV4TS(tss, tuple(draw(ipv4s) for _ in tss) if ips else None)
 
 
 @st.composite
@@ -81,17 +67,16 @@ def wire_replies(draw: st.DrawFn, ping_sent: int) -> PingReply:
         icmp_type=icmp[0] if icmp else None, icmp_code=icmp[1] if icmp else None,
         rtt=draw(opt(u32)), probe_id=draw(opt(st.integers(0, ping_sent - 1))),
         reply_ipid=draw(opt(u16)), probe_ipid=draw(opt(u16)), proto=draw(opt(u8)),
-        tcp_flags=draw(opt(u8)), addr=draw(addrs),
-        v4rr=draw(opt(st.lists(addrs, min_size=1, max_size=9).map(tuple))),
-        v4ts=draw(opt(v4ts())), ipid32=draw(opt(u32)), probe_tx=draw(opt(timevals)),
+        tcp_flags=draw(opt(u8)), addr=draw(ip_addrs),
+        v4rr=draw(opt(st.lists(ip_addrs, min_size=1, max_size=9).map(tuple))),
+        v4ts=draw(opt(v4ts())), ipid32=draw(opt(u32)), probe_tx=draw(opt(wire_timevals)),
         tsreply=draw(opt(st.builds(PingReplyTSReply, u32, u32, u32))),
-        probe_sport=draw(opt(u16)), tos=draw(opt(u8)), ifname=draw(opt(names)),
+        probe_sport=draw(opt(u16)), tos=draw(opt(u8)), ifname=draw(opt(texts(12))),
         icmp_nhmtu=draw(opt(u16)))
 
 
 # (a list object needs a name of at least one character: scamper's reader,
 # and ours, reject one shorter than 11 bytes)
-lists = st.builds(ListInfo, u32, names.filter(bool), opt(names), opt(names))
 
 
 @st.composite
@@ -105,22 +90,23 @@ def wire_pings(draw: st.DrawFn) -> Ping:
     datalen = len(data) if data else draw(opt(st.just(0)))
     if data is None and draw(st.booleans()):
         datalen = draw(opt(u16))
-    lst = draw(opt(lists))
+    lst = draw(opt(list_infos))
     cycle = None
     if draw(st.booleans()):
-        cycle = CycleInfo(draw(lists), draw(u32), draw(u32), draw(opt(u32)), draw(opt(names)))
+        cycle = CycleInfo(draw(list_infos), draw(u32), draw(u32), draw(opt(u32)),
+                          draw(opt(texts(12))))
     return Ping(
-        list=lst, cycle=cycle, start=draw(opt(timevals)), stop_reason=draw(opt(u8)),
+        list=lst, cycle=cycle, start=draw(opt(wire_timevals)), stop_reason=draw(opt(u8)),
         stop_data=draw(opt(u8)), datalen=datalen, data=data, attempts=draw(opt(u16)),
         size=draw(opt(u16)), wait_probe_sec=draw(opt(u8)), ttl=draw(opt(u8)),
         stop_count=draw(opt(u16)), ping_sent=ping_sent, method=draw(opt(u8)),
         sport=draw(opt(u16)), dport=draw(opt(u16)), userid=draw(opt(u32)),
-        src=draw(opt(addrs)), dst=draw(addrs), flags8=draw(opt(u8)), tos=draw(opt(u8)),
-        tsps=draw(opt(st.lists(v4addrs, min_size=1, max_size=4).map(tuple))),
+        src=draw(opt(ip_addrs)), dst=draw(ip_addrs), flags8=draw(opt(u8)), tos=draw(opt(u8)),
+        tsps=draw(opt(st.lists(ipv4s, min_size=1, max_size=4).map(tuple))),
         icmpsum=draw(opt(u16)), pmtu=draw(opt(u16)), wait_timeout_sec=draw(opt(u8)),
         wait_probe_usec=draw(opt(u32)), tcpack=draw(opt(u32)), flags32=draw(opt(u32)),
-        tcpseq=draw(opt(u32)), rtr=draw(opt(addrs)), wait_timeout_usec=draw(opt(u32)),
-        errmsg=draw(opt(names)), replies=replies)
+        tcpseq=draw(opt(u32)), rtr=draw(opt(ip_addrs)), wait_timeout_usec=draw(opt(u32)),
+        errmsg=draw(opt(texts(12))), replies=replies)
 
 
 @st.composite
@@ -147,7 +133,7 @@ def built_pings(draw: st.DrawFn) -> Ping:
                                 draw(u16), draw(st.sampled_from([0, 4000])), 0,
                                 tuple(replies)))
     return Ping.build(
-        dst=dst, start=draw(timevals), ping_sent=ping_sent, probes=probes,
+        dst=dst, start=draw(wire_timevals), ping_sent=ping_sent, probes=probes,
         src=draw(opt(st.just(V4 if dst.is_ipv4 else V6))), method=method,
         stop_reason=draw(st.sampled_from(list(PingStop))), stop_data=draw(u8),
         data=draw(st.binary(max_size=8)), wait_probe=Timeval(draw(u8), draw(u32)),
@@ -155,7 +141,7 @@ def built_pings(draw: st.DrawFn) -> Ping:
         ttl=draw(u8), tos=draw(u8), sport=draw(u16), dport=draw(u16),
         icmpsum=draw(u16), tcpseq=draw(u32), tcpack=draw(u32), stop_count=draw(u16),
         pmtu=draw(u16), flags=draw(st.integers(0, 0xFFF)), userid=draw(u32),
-        errmsg=draw(opt(names)))
+        errmsg=draw(opt(texts(12))))
 
 
 def roundtrip(rec: Ping) -> Ping:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, CycleStart, CycleStop, ListInfo, Timeval
 from warts.types.sniff import Sniff, SniffPkt
 
@@ -19,20 +20,8 @@ LST = ListInfo(1, "default", "default")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-addr = (st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-        | st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
 pkts = st.binary(min_size=1, max_size=70).flatmap(
-    lambda d: st.builds(SniffPkt, opt(tv), st.just(len(d)), st.just(d)))
+    lambda d: st.builds(SniffPkt, opt(timevals), st.just(len(d)), st.just(d)))
 
 
 @st.composite
@@ -40,10 +29,11 @@ def records(draw: st.DrawFn) -> Sniff:
     ps = tuple(draw(st.lists(pkts, max_size=4)))
     return Sniff(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(addr), start=draw(opt(tv)), finish=draw(opt(tv)),
+        userid=draw(opt(u32)), src=draw(ip_addrs), start=draw(opt(timevals)),
+        finish=draw(opt(timevals)),
         stop_reason=draw(opt(u8)), limit_pktc=draw(opt(u32)), limit_time=draw(opt(u16)),
         pktc=len(ps) if ps else draw(st.sampled_from([None, 0])), icmpid=draw(opt(u16)),
-        errmsg=draw(opt(text)), pkts=ps)
+        errmsg=draw(opt(texts())), pkts=ps)
 
 
 @settings(max_examples=200, deadline=None)

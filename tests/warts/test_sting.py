@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, list_infos, opt, texts, u8, u16, u32, wire_timevals
 from warts import Address, Timeval, WartsError
 from warts.file import ReadState, decode_object
-from warts.listcycle import CycleInfo, ListInfo
+from warts.listcycle import CycleInfo
 from warts.registry import OBJ_STING
 from warts.types.sting import Sting, StingDistribution, StingPkt, StingPktFlag, StingResult
 from warts.wire import flags_bytes
@@ -102,37 +103,24 @@ def record_body(rec: Sting) -> bytes:
 # --------------------------------------------------------------------------
 # Strategies
 
-U8 = st.integers(0, 0xFF)
-U16 = st.integers(0, 0xFFFF)
-U32 = st.integers(0, 0xFFFFFFFF)
-ADDRS = st.one_of(st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b)),
-                  st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
-TIMEVALS = st.builds(Timeval, U32, U32)
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-               max_size=12)
 
-
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-PKTS = st.builds(StingPkt, st.binary(min_size=1, max_size=60), opt(U8), opt(TIMEVALS))
+PKTS = st.builds(StingPkt, st.binary(min_size=1, max_size=60), opt(u8), opt(wire_timevals))
 
 
 @st.composite
 def stings(draw: st.DrawFn) -> Sting:
     data = draw(opt(st.binary(max_size=20)))
-    lst = draw(opt(st.builds(ListInfo, U32, TEXT.filter(bool), opt(TEXT), opt(TEXT))))
-    cyc = CycleInfo(lst, draw(U32), draw(U32)) if lst is not None and draw(st.booleans()) \
+    lst = draw(opt(list_infos))
+    cyc = CycleInfo(lst, draw(u32), draw(u32)) if lst is not None and draw(st.booleans()) \
         else None
     return Sting(
-        list=lst, cycle=cyc, userid=draw(opt(U32)), src=draw(ADDRS), dst=draw(ADDRS),
-        sport=draw(opt(U16)), dport=draw(opt(U16)), count=draw(opt(U16)),
-        mean=draw(opt(U16)), inter=draw(opt(U16)), dist=draw(opt(U8)),
-        synretx=draw(opt(U8)), dataretx=draw(opt(U8)), seqskip=draw(opt(U8)),
+        list=lst, cycle=cyc, userid=draw(opt(u32)), src=draw(ip_addrs), dst=draw(ip_addrs),
+        sport=draw(opt(u16)), dport=draw(opt(u16)), count=draw(opt(u16)),
+        mean=draw(opt(u16)), inter=draw(opt(u16)), dist=draw(opt(u8)),
+        synretx=draw(opt(u8)), dataretx=draw(opt(u8)), seqskip=draw(opt(u8)),
         datalen=len(data) if data is not None else draw(opt(st.just(0))), data=data,
-        start=draw(opt(TIMEVALS)), hsrtt=draw(opt(TIMEVALS)), dataackc=draw(opt(U16)),
-        holec=draw(opt(U16)), result=draw(opt(U8)), errmsg=draw(opt(TEXT)),
+        start=draw(opt(wire_timevals)), hsrtt=draw(opt(wire_timevals)), dataackc=draw(opt(u16)),
+        holec=draw(opt(u16)), result=draw(opt(u8)), errmsg=draw(opt(texts(12))),
         pkts=tuple(draw(st.lists(PKTS, max_size=5))))
 
 

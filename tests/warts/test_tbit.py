@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, CycleStart, CycleStop, ListInfo, Timeval
 from warts.types.tbit import (
     TYPE_BLIND_RST,
@@ -39,29 +40,17 @@ CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
 A = Address.from_string
 
 
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-addr = (st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-        | st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
 pkts = st.binary(min_size=1, max_size=80).flatmap(
-    lambda d: st.builds(TbitPkt, opt(u8), opt(tv), st.just(len(d)), st.just(d)))
+    lambda d: st.builds(TbitPkt, opt(u8), opt(timevals), st.just(len(d)), st.just(d)))
 
 # test type -> strategy for its structure
 DATA = {
-    TYPE_PMTUD: st.builds(TbitPmtud, opt(u16), opt(u8), opt(u8), opt(addr)),
+    TYPE_PMTUD: st.builds(TbitPmtud, opt(u16), opt(u8), opt(u8), opt(ip_addrs)),
     TYPE_NULL: st.builds(TbitNull, opt(u16), opt(u16)),
     TYPE_ICW: st.builds(TbitIcw, opt(u32)),
     TYPE_BLIND_RST: st.builds(TbitBlind, opt(st.integers(-2**31, 2**31 - 1)), opt(u8)),
 }
-APPS = {1: st.builds(TbitAppHttp, opt(text), opt(text), opt(u8)),
+APPS = {1: st.builds(TbitAppHttp, opt(texts()), opt(texts()), opt(u8)),
         5: st.builds(TbitAppBgp, opt(u32))}
 
 
@@ -83,13 +72,13 @@ def records(draw: st.DrawFn) -> Tbit:
     app = draw(opt(APPS[proto])) if proto in APPS else None
     return Tbit(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(addr), dst=draw(addr), sport=draw(opt(u16)),
-        dport=draw(opt(u16)), start=draw(opt(tv)), result=draw(opt(u16)), type=ttype,
+        userid=draw(opt(u32)), src=draw(ip_addrs), dst=draw(ip_addrs), sport=draw(opt(u16)),
+        dport=draw(opt(u16)), start=draw(opt(timevals)), result=draw(opt(u16)), type=ttype,
         app_proto=proto, client_mss=draw(opt(u16)), server_mss=draw(opt(u16)),
         client_syn_retx=draw(opt(u8)), client_dat_retx=draw(opt(u8)), pktc16=pktc16,
         pktc=pktc, client_fo_cookie=draw(opt(st.binary(max_size=16))),
         client_wscale=draw(opt(u8)), options=draw(opt(u32)), client_ipttl=draw(opt(u8)),
-        errmsg=draw(opt(text)), pkts=ps, data=data, app_data=app)
+        errmsg=draw(opt(texts())), pkts=ps, data=data, app_data=app)
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import icmp_exts, opt, timevals, u8, u16, u32
 from warts import Address, CycleInfo, CycleStart, IcmpExt, ListInfo, Timeval, WartsError
 from warts.types.trace import (
     Trace,
@@ -338,18 +339,6 @@ def test_builder_sorts_and_drops_unanswered() -> None:
 
 addrs4 = st.builds(lambda b: Address(1, bytes([10, 0, 0, b])), st.integers(1, 6))
 addrs6 = st.builds(lambda b: Address(2, bytes(15) + bytes([b])), st.integers(1, 6))
-u8 = st.integers(0, 255)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tvs = st.builds(Timeval, u32, st.integers(0, 999999))
-
-
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:  # type: ignore[type-arg]
-    return st.none() | s
-
-
-exts = st.lists(st.builds(IcmpExt, u8, u8, st.binary(max_size=12)), min_size=1,
-                max_size=3).map(tuple)
 names = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
 
 
@@ -360,7 +349,7 @@ def replies(draw: st.DrawFn, addr: st.SearchStrategy[Address]) -> TraceReply:
         draw(addr), draw(opt(u8)), draw(opt(u8)), draw(opt(u32)),
         draw(u8) if icmp else None, draw(u8) if icmp else None, draw(opt(u16)),
         draw(opt(u16)), draw(opt(u8)), draw(opt(u16)), draw(opt(u16)), draw(opt(u8)),
-        draw(opt(u8)), draw(opt(u8)), draw(opt(exts)), draw(opt(names)))
+        draw(opt(u8)), draw(opt(u8)), draw(opt(icmp_exts)), draw(opt(names)))
 
 
 @st.composite
@@ -372,7 +361,7 @@ def probe_lists(draw: st.DrawFn, addr: st.SearchStrategy[Address],
         ttls.sort()
     out: list[TraceProbe] = []
     for ttl in ttls:
-        p = TraceProbe(ttl, draw(opt(u8)), draw(opt(u16)), draw(opt(tvs)),
+        p = TraceProbe(ttl, draw(opt(u8)), draw(opt(u16)), draw(opt(timevals)),
                        tuple(draw(st.lists(replies(addr), min_size=1, max_size=3))))
         if out and (out[-1].ttl, out[-1].id or 0, out[-1].size or 0) == \
                 (ttl, p.id or 0, p.size or 0):
@@ -405,7 +394,7 @@ def traces(draw: st.DrawFn) -> Trace:
     unknown = tuple(draw(st.lists(st.builds(TraceAttr, st.integers(4, 15),
                                             st.binary(max_size=8)), max_size=2)))
     return Trace(
-        dst=draw(addr), start=draw(opt(tvs)), stop_reason=draw(opt(u8)),
+        dst=draw(addr), start=draw(opt(timevals)), stop_reason=draw(opt(u8)),
         stop_data=draw(opt(u8)), flags8=draw(opt(u8)), attempts=draw(opt(u8)),
         hoplimit=draw(opt(u8)), type=draw(opt(u8)), probe_size=draw(opt(u16)),
         sport=draw(opt(u16)), dport=draw(opt(u16)), firsthop=draw(opt(u8)),

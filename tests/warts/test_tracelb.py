@@ -17,9 +17,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import (
+    icmp_exts,
+    ipv4s,
+    ipv6s,
+    list_infos,
+    macs,
+    opt,
+    texts,
+    u8,
+    u16,
+    u32,
+    wire_timevals,
+)
 from warts import Address, IcmpExt, Timeval, WartsError
 from warts.file import ReadState, decode_object
-from warts.listcycle import CycleInfo, ListInfo, OldAddress
+from warts.listcycle import CycleInfo, OldAddress
 from warts.registry import OBJ_TRACELB
 from warts.types.tracelb import (
     Tracelb,
@@ -206,15 +219,15 @@ def block(params: dict[int, bytes]) -> bytes:
     return flags_bytes(flags) + struct.pack(">H", len(data)) + data
 
 
-def u8(v: int) -> bytes:
+def be8(v: int) -> bytes:
     return bytes((v,))
 
 
-def u16(v: int) -> bytes:
+def be16(v: int) -> bytes:
     return struct.pack(">H", v)
 
 
-def u32(v: int) -> bytes:
+def be32(v: int) -> bytes:
     return struct.pack(">I", v)
 
 
@@ -228,13 +241,13 @@ def tv(sec: int, usec: int) -> bytes:
 
 
 def top(nodec: int, linkc: int, **extra: bytes) -> bytes:
-    params = {16: u16(nodec), 17: u16(linkc), 22: addr4("192.0.2.1")}
+    params = {16: be16(nodec), 17: be16(linkc), 22: addr4("192.0.2.1")}
     params.update({int(k[1:]): v for k, v in extra.items()})
     return block(params)
 
 
 def reply_block(**extra: bytes) -> bytes:
-    params = {1: tv(10, 5), 2: u16(7), 4: u8(0), 5: b"\x0b\x00", 11: addr4("192.0.2.5")}
+    params = {1: tv(10, 5), 2: be16(7), 4: be8(0), 5: b"\x0b\x00", 11: addr4("192.0.2.5")}
     params.update({int(k[1:]): v for k, v in extra.items()})
     return block({k: v for k, v in params.items() if v != b""})
 
@@ -244,12 +257,12 @@ def one_link_body(node_linkc: int = 1, link: bytes | None = None, reply: bytes |
     """A record with ``nodes`` nodes, one link from node 0 holding one
     probeset of one probe with one reply."""
     body = top(nodes, 1)
-    body += block({2: u8(0), 3: u16(node_linkc), 5: addr4("192.0.2.2")})
+    body += block({2: be8(0), 3: be16(node_linkc), 5: addr4("192.0.2.2")})
     for _ in range(nodes - 1):
-        body += block({2: u8(0), 3: u16(0)})
-    body += link if link is not None else block({1: u16(0), 3: u8(1)})
-    body += block({1: u16(1)})
-    body += block({1: tv(10, 0), 2: u16(1), 3: u8(2), 4: u8(0), 5: u16(1)})
+        body += block({2: be8(0), 3: be16(0)})
+    body += link if link is not None else block({1: be16(0), 3: be8(1)})
+    body += block({1: be16(1)})
+    body += block({1: tv(10, 0), 2: be16(1), 3: be8(2), 4: be8(0), 5: be16(1)})
     body += reply if reply is not None else reply_block()
     return body
 
@@ -268,39 +281,22 @@ def record_body(rec: Tracelb) -> bytes:
 # --------------------------------------------------------------------------
 # Strategies
 
-U8 = st.integers(0, 0xFF)
-U16 = st.integers(0, 0xFFFF)
-U32 = st.integers(0, 0xFFFFFFFF)
 POOL = [A("192.0.2.1"), A("192.0.2.2"), A("2001:db8::1"), A("10.0.0.1")]
-ADDRS = st.one_of(st.sampled_from(POOL),
-                  st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b)),
-                  st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)),
-                  st.binary(min_size=6, max_size=6).map(lambda b: Address(3, b)))
-TIMEVALS = st.builds(Timeval, U32, U32)
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-               max_size=12)
-EXTS = st.lists(st.builds(IcmpExt, U8, U8, st.binary(max_size=12)), min_size=1,
-                max_size=3).map(tuple)
-
-
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
+ADDRS = st.one_of(st.sampled_from(POOL), ipv4s, ipv6s, macs)
 
 
 @st.composite
 def replies(draw: st.DrawFn) -> TracelbReply:
-    tc = draw(opt(st.tuples(U8, U8)))
-    return TracelbReply(draw(ADDRS), draw(opt(TIMEVALS)), draw(opt(U16)), draw(opt(U8)),
-                        draw(opt(U8)), tc[0] if tc else None, tc[1] if tc else None,
-                        draw(opt(U8)), draw(opt(EXTS)), draw(opt(U8)), draw(opt(U8)))
+    tc = draw(opt(st.tuples(u8, u8)))
+    return TracelbReply(draw(ADDRS), draw(opt(wire_timevals)), draw(opt(u16)), draw(opt(u8)),
+                        draw(opt(u8)), tc[0] if tc else None, tc[1] if tc else None,
+                        draw(opt(u8)), draw(opt(icmp_exts)), draw(opt(u8)), draw(opt(u8)))
 
 
-PROBES = st.builds(TracelbProbe, opt(TIMEVALS), opt(U16), opt(U8), opt(U8),
+PROBES = st.builds(TracelbProbe, opt(wire_timevals), opt(u16), opt(u8), opt(u8),
                    st.lists(replies(), max_size=3).map(tuple))
 PROBESETS = st.builds(TracelbProbeset, st.lists(PROBES, max_size=3).map(tuple))
-NODES = st.builds(TracelbNode, opt(ADDRS), opt(U8), opt(U8), opt(TEXT))
-# (scamper rejects a list object under 11 bytes, so names are not empty)
-LISTS = st.builds(ListInfo, U32, TEXT.filter(bool), opt(TEXT), opt(TEXT))
+NODES = st.builds(TracelbNode, opt(ADDRS), opt(u8), opt(u8), opt(texts(12)))
 
 
 @st.composite
@@ -312,51 +308,51 @@ def tracelbs(draw: st.DrawFn) -> Tracelb:
         links = draw(st.lists(st.builds(TracelbLink, idx, opt(idx),
                                         st.lists(PROBESETS, max_size=3).map(tuple)),
                               max_size=6))
-    lst = draw(opt(LISTS))
+    lst = draw(opt(list_infos))
     cyc = None
     if lst is not None and draw(st.booleans()):
-        cyc = CycleInfo(lst, draw(U32), draw(U32), draw(opt(U32)), draw(opt(TEXT)))
+        cyc = CycleInfo(lst, draw(u32), draw(u32), draw(opt(u32)), draw(opt(texts(12))))
     return Tracelb(
-        list=lst, cycle=cyc, userid=draw(opt(U32)), src=draw(opt(ADDRS)), dst=draw(ADDRS),
-        rtr=draw(opt(ADDRS)), start=draw(opt(TIMEVALS)), sport=draw(opt(U16)),
-        dport=draw(opt(U16)), probe_size=draw(opt(U16)), type=draw(opt(U8)),
-        firsthop=draw(opt(U8)), wait_timeout=draw(opt(U8)), wait_probe=draw(opt(U8)),
-        attempts=draw(opt(U8)), confidence=draw(opt(U8)), tos=draw(opt(U8)),
-        gaplimit=draw(opt(U8)), probec=draw(opt(U32)), probec_max=draw(opt(U32)),
-        flags=draw(opt(U8)), errmsg=draw(opt(TEXT)), nodes=tuple(nodes), links=tuple(links))
+        list=lst, cycle=cyc, userid=draw(opt(u32)), src=draw(opt(ADDRS)), dst=draw(ADDRS),
+        rtr=draw(opt(ADDRS)), start=draw(opt(wire_timevals)), sport=draw(opt(u16)),
+        dport=draw(opt(u16)), probe_size=draw(opt(u16)), type=draw(opt(u8)),
+        firsthop=draw(opt(u8)), wait_timeout=draw(opt(u8)), wait_probe=draw(opt(u8)),
+        attempts=draw(opt(u8)), confidence=draw(opt(u8)), tos=draw(opt(u8)),
+        gaplimit=draw(opt(u8)), probec=draw(opt(u32)), probec_max=draw(opt(u32)),
+        flags=draw(opt(u8)), errmsg=draw(opt(texts(12))), nodes=tuple(nodes), links=tuple(links))
 
 
 @st.composite
 def built_tracelbs(draw: st.DrawFn) -> Tracelb:
     """Records made with the builders, the way the daemon makes them."""
-    nodes = [TracelbNode.build(draw(opt(ADDRS)), draw(opt(U8)), draw(opt(TEXT)))
+    nodes = [TracelbNode.build(draw(opt(ADDRS)), draw(opt(u8)), draw(opt(texts(12))))
              for _ in range(draw(st.integers(1, 4)))]
     idx = st.integers(0, len(nodes) - 1)
 
     def reply() -> TracelbReply:
-        tcp = draw(opt(U8))
-        return TracelbReply.build(draw(ADDRS), draw(TIMEVALS), draw(U16), ttl=draw(opt(U8)),
-                                  tcp_flags=tcp, icmp_type=draw(U8), icmp_code=draw(U8),
-                                  icmp_q_ttl=draw(U8), icmp_q_tos=draw(U8),
-                                  icmp_exts=draw(opt(EXTS)))
+        tcp = draw(opt(u8))
+        return TracelbReply.build(draw(ADDRS), draw(wire_timevals), draw(u16), ttl=draw(opt(u8)),
+                                  tcp_flags=tcp, icmp_type=draw(u8), icmp_code=draw(u8),
+                                  icmp_q_ttl=draw(u8), icmp_q_tos=draw(u8),
+                                  icmp_exts=draw(opt(icmp_exts)))
 
     def probeset() -> TracelbProbeset:
         return TracelbProbeset(tuple(
-            TracelbProbe.build(draw(TIMEVALS), draw(U16), draw(U8), draw(U8),
+            TracelbProbe.build(draw(wire_timevals), draw(u16), draw(u8), draw(u8),
                                [reply() for _ in range(draw(st.integers(0, 2)))])
             for _ in range(draw(st.integers(0, 3)))))
 
     links = [TracelbLink(draw(idx), draw(opt(idx)),
                          tuple(probeset() for _ in range(draw(st.integers(0, 2)))))
              for _ in range(draw(st.integers(0, 4)))]
-    return Tracelb.build(src=draw(ADDRS), dst=draw(ADDRS), start=draw(TIMEVALS),
-                         type=draw(st.sampled_from(list(TracelbType))), sport=draw(U16),
-                         dport=draw(U16), probe_size=draw(U16), firsthop=draw(U8),
-                         wait_timeout=draw(U8), wait_probe=draw(U8), attempts=draw(U8),
-                         confidence=draw(U8), tos=draw(U8), gaplimit=draw(U8),
-                         probec=draw(U32), probec_max=draw(U32), nodes=nodes, links=links,
-                         list=draw(opt(LISTS)), userid=draw(U32), flags=draw(U8),
-                         rtr=draw(opt(ADDRS)), errmsg=draw(opt(TEXT)))
+    return Tracelb.build(src=draw(ADDRS), dst=draw(ADDRS), start=draw(wire_timevals),
+                         type=draw(st.sampled_from(list(TracelbType))), sport=draw(u16),
+                         dport=draw(u16), probe_size=draw(u16), firsthop=draw(u8),
+                         wait_timeout=draw(u8), wait_probe=draw(u8), attempts=draw(u8),
+                         confidence=draw(u8), tos=draw(u8), gaplimit=draw(u8),
+                         probec=draw(u32), probec_max=draw(u32), nodes=nodes, links=links,
+                         list=draw(opt(list_infos)), userid=draw(u32), flags=draw(u8),
+                         rtr=draw(opt(ADDRS)), errmsg=draw(opt(texts(12))))
 
 
 SETTINGS = settings(max_examples=150, deadline=None,
@@ -473,8 +469,8 @@ def test_node_link_count_must_match(declared: int) -> None:
         decode_body(one_link_body(node_linkc=declared))
 
 
-@pytest.mark.parametrize("link", [block({1: u16(1), 3: u8(1)}),
-                                  block({1: u16(0), 2: u16(5), 3: u8(1)})])
+@pytest.mark.parametrize("link", [block({1: be16(1), 3: be8(1)}),
+                                  block({1: be16(0), 2: be16(5), 3: be8(1)})])
 def test_link_must_name_known_nodes(link: bytes) -> None:
     with pytest.raises(WartsError, match="link"):
         decode_body(one_link_body(link=link))
@@ -494,11 +490,11 @@ def test_reply_needs_a_source() -> None:
 
 def test_unknown_flags_are_skipped() -> None:
     plain = decode_body(one_link_body())
-    body = top(1, 1, f27=b"new", f30=u32(9))
-    body += block({2: u8(0), 3: u16(1), 5: addr4("192.0.2.2"), 9: b"xx"})
-    body += block({1: u16(0), 3: u8(1), 4: b"?"})
-    body += block({1: u16(1), 2: b"abc"})
-    body += block({1: tv(10, 0), 2: u16(1), 3: u8(2), 4: u8(0), 5: u16(1), 6: u32(0)})
+    body = top(1, 1, f27=b"new", f30=be32(9))
+    body += block({2: be8(0), 3: be16(1), 5: addr4("192.0.2.2"), 9: b"xx"})
+    body += block({1: be16(0), 3: be8(1), 4: b"?"})
+    body += block({1: be16(1), 2: b"abc"})
+    body += block({1: tv(10, 0), 2: be16(1), 3: be8(2), 4: be8(0), 5: be16(1), 6: be32(0)})
     body += reply_block(f12=b"\x01\x02", f20=b"")
     assert decode_body(body) == plain
 
@@ -516,11 +512,11 @@ def test_old_global_addresses_are_resolved() -> None:
     type-5 address objects; they read into the address fields."""
     olds = [OldAddress(1, A("10.0.0.1")), OldAddress(2, A("10.0.0.2")),
             OldAddress(3, A("10.0.0.3"))]
-    body = block({3: u32(1), 4: u32(2), 16: u16(1), 17: u16(1)})
-    body += block({1: u32(3), 2: u8(0), 3: u16(1)})
-    body += block({1: u16(0), 2: u16(0), 3: u8(1)}) + block({1: u16(1)})
-    body += block({1: tv(10, 0), 2: u16(1), 3: u8(2), 4: u8(0), 5: u16(1)})
-    body += block({1: tv(10, 5), 2: u16(7), 4: u8(0), 5: b"\x0b\x00", 10: u32(2)})
+    body = block({3: be32(1), 4: be32(2), 16: be16(1), 17: be16(1)})
+    body += block({1: be32(3), 2: be8(0), 3: be16(1)})
+    body += block({1: be16(0), 2: be16(0), 3: be8(1)}) + block({1: be16(1)})
+    body += block({1: tv(10, 0), 2: be16(1), 3: be8(2), 4: be8(0), 5: be16(1)})
+    body += block({1: tv(10, 5), 2: be16(7), 4: be8(0), 5: b"\x0b\x00", 10: be32(2)})
     data = warts.encode(olds) + struct.pack(">HHI", 0x1205, OBJ_TRACELB, len(body)) + body
     rec = warts.decode(data)[-1]
     assert (rec.src, rec.dst, rec.nodes[0].addr) == (A("10.0.0.1"), A("10.0.0.2"),

@@ -7,25 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import ip_addrs, opt, texts, timevals, u8, u16, u32
 from warts import Address, CycleInfo, ListInfo, Timeval
 from warts.types.udpprobe import Udpprobe, UdpprobeProbe, UdpprobeReply
 
 LST = ListInfo(1, "default", "default", "mon")
 CYC = CycleInfo(LST, 7, 1700000000, hostname="vm")
-
-
-def opt(s: st.SearchStrategy) -> st.SearchStrategy:
-    return st.none() | s
-
-
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-tv = st.builds(Timeval, u32, st.integers(0, 999999))
-text = st.text(st.characters(codec="utf-8", blacklist_characters="\x00"),
-               max_size=20)
-addr = (st.binary(min_size=4, max_size=4).map(lambda b: Address(1, b))
-        | st.binary(min_size=16, max_size=16).map(lambda b: Address(2, b)))
 
 
 @st.composite
@@ -34,13 +21,14 @@ def replies(draw: st.DrawFn) -> UdpprobeReply:
     # of an object is refused by its reader)
     data = draw(opt(st.binary(min_size=1, max_size=40)))
     length = None if data is None else len(data)
-    return UdpprobeReply(draw(opt(tv)), length, data, draw(opt(st.sampled_from(["eth0", "lo"]))))
+    return UdpprobeReply(draw(opt(timevals)), length, data,
+                         draw(opt(st.sampled_from(["eth0", "lo"]))))
 
 
 @st.composite
 def probes(draw: st.DrawFn) -> UdpprobeProbe:
     rs = tuple(draw(st.lists(replies(), max_size=3)))
-    return UdpprobeProbe(draw(opt(tv)), draw(opt(u16)),
+    return UdpprobeProbe(draw(opt(timevals)), draw(opt(u16)),
                          len(rs) if rs else draw(st.sampled_from([None, 0])), rs)
 
 
@@ -54,12 +42,12 @@ def records(draw: st.DrawFn) -> Udpprobe:
     data = draw(opt(st.binary(min_size=1, max_size=30)))
     return Udpprobe(
         list=draw(st.none() | st.just(LST)), cycle=draw(st.none() | st.just(CYC)),
-        userid=draw(opt(u32)), src=draw(opt(addr)), dst=draw(opt(addr)),
-        p0_sport=draw(opt(u16)), dport=draw(opt(u16)), start=draw(opt(tv)),
+        userid=draw(opt(u32)), src=draw(opt(ip_addrs)), dst=draw(opt(ip_addrs)),
+        p0_sport=draw(opt(u16)), dport=draw(opt(u16)), start=draw(opt(timevals)),
         wait_timeout=draw(opt(u32)), flags=draw(opt(u8)), stop=draw(opt(u8)),
         len=None if data is None else len(data), data=data, p0_replyc=p0c,
         probe_count=draw(opt(u8)), probe_sent=sent, stop_count=draw(opt(u8)),
-        sport=draw(opt(u16)), wait_probe=draw(opt(u32)), errmsg=draw(opt(text)),
+        sport=draw(opt(u16)), wait_probe=draw(opt(u32)), errmsg=draw(opt(texts())),
         p0_replies=p0, probes=ps)
 
 

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import warts
+from tests.strategies import opt, timevals, u8, u16, u32
 from warts import dump
 from warts.address import Address
 from warts.compiled import dict_reader, fast_reader
@@ -154,14 +155,9 @@ def test_read_returns_only_present() -> None:
     assert c.pos == len(wire)
 
 
-@given(st.builds(Rec,
-                 a=st.none() | st.integers(0, 0xFF),
-                 b=st.none() | st.integers(0, 0xFFFF),
-                 c=st.none() | st.integers(0, 0xFFFFFFFF),
-                 s=st.none() | st.text(st.characters(min_codepoint=1, max_codepoint=0x7F)),
-                 t=st.none() | st.builds(Timeval, st.integers(0, 0xFFFFFFFF),
-                                         st.integers(0, 999999)),
-                 r=st.none() | st.integers(0, 0xFFFFFFFF)))
+@given(st.builds(Rec, a=opt(u8), b=opt(u16), c=opt(u32),
+                 s=opt(st.text(st.characters(min_codepoint=1, max_codepoint=0x7F))),
+                 t=opt(timevals), r=opt(u32)))
 def test_table_roundtrip(rec: Rec) -> None:
     wire = _write(TABLE, rec)
     c = cur(wire + b"tail")
@@ -685,11 +681,10 @@ def _outcome(read: Any, data: bytes) -> tuple[Any, ...]:
 
 
 WIDE_VALUES = st.fixed_dictionaries({}, optional={
-    "a": st.integers(0, 0xFF), "t": st.builds(Timeval, st.integers(0, 9), st.integers(0, 9)),
-    "addr": st.sampled_from([V4A, V4B, V6A]), "pair": st.tuples(st.integers(0, 0xFF),
-                                                                 st.integers(0, 0xFFFF)),
+    "a": u8, "t": st.builds(Timeval, st.integers(0, 9), st.integers(0, 9)),
+    "addr": st.sampled_from([V4A, V4B, V6A]), "pair": st.tuples(u8, u16),
     "s": st.text(st.characters(min_codepoint=1, max_codepoint=0x7F), max_size=3),
-    "c": st.integers(0, 0xFFFFFFFF), "x": st.just((IcmpExt(1, 1, b"\x00\x01\x02\x03"),)),
+    "c": u32, "x": st.just((IcmpExt(1, 1, b"\x00\x01\x02\x03"),)),
     "st": st.just(V4B), "fixed": st.just(b"xyz"), "r": st.integers(0, 99),
     "ifn": st.sampled_from(["eth0", "eth1"]), "items": st.lists(
         st.sampled_from([V4A, V4B]), max_size=2).map(tuple),
@@ -712,7 +707,7 @@ def test_compiled_reader_matches_table_read(vals: dict[str, Any], data: st.DataO
     assert _outcome(read, wire)[1] == vals
     # and any cut or damage of it fails or succeeds as the table's reader does
     cut = data.draw(st.integers(0, len(wire)))
-    flip = data.draw(st.integers(0, 255))
+    flip = data.draw(u8)
     at = data.draw(st.integers(0, max(len(wire) - 1, 0)))
     damaged = wire[:at] + bytes([flip]) + wire[at + 1:]
     for sample in (wire[:cut], damaged, wire + b"\x00\x01\x02"):

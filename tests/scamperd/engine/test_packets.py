@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scamperd.engine import packets as P
 from scamperd.engine.icmpext import parse_icmp_extensions
 from scamperd.engine.options import ipopt_record_route, tcp_mss_option
+from tests.strategies import u16
 
 A4 = socket.inet_aton("10.200.1.1")
 B4 = socket.inet_aton("10.200.6.2")
@@ -34,7 +35,7 @@ def test_checksum_verifies_to_zero(data: bytes) -> None:
     assert P.checksum(data + struct.pack(">H", c)) == 0
 
 
-@given(st.binary(min_size=2, max_size=64), st.integers(0, 0xFFFF), st.booleans())
+@given(st.binary(min_size=2, max_size=64), u16, st.booleans())
 def test_packets_hold_icmp_sum_gives_the_wanted_checksum(data: bytes, want: int,
                                                          v6: bool) -> None:
     src, dst = (A6, B6) if v6 else (A4, B4)
