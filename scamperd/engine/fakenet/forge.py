@@ -60,21 +60,41 @@ def ip(src: bytes, dst: bytes, proto: int, payload: bytes, *, ttl: int, ipid: in
 
 
 def icmp_error(frm: bytes, quote: bytes, typ: int, code: int, *, rest: bytes = bytes(4),
-               ttl: int = 64, ipid: int = 0, to: bytes | None = None) -> bytes:
+               ttl: int = 64, ipid: int = 0, tos: int = 0, to: bytes | None = None,
+               exts: bytes = b"") -> bytes:
     """An ICMP error from ``frm`` to the quoted packet's source (or ``to``),
-    quoting as much of it as an error may carry."""
+    quoting as much of it as an error may carry.  With ``exts`` (an RFC 4884
+    extension structure, :func:`mpls_extension`) the quote is cut or padded
+    to 128 bytes, its length given in the header, and ``exts`` follows."""
     v6 = len(frm) == 16
     if to is None:
         to = quote[8:24] if v6 else quote[12:16]
-    body = icmp_msg(typ, code, rest, quote[:QUOTE_MAX[v6]], src=frm, dst=to)
+    data = quote[:QUOTE_MAX[v6]]
+    if exts:
+        data = data[:128].ljust(128, b"\0") + exts
+        # the original datagram's length: 64-bit words in the first byte
+        # after the checksum (ICMPv6), 32-bit words in the second (ICMPv4)
+        rest = bytes((16,)) + rest[1:] if v6 else rest[:1] + bytes((32,)) + rest[2:]
+    body = icmp_msg(typ, code, rest, data, src=frm, dst=to)
     proto = P.IPPROTO_ICMPV6 if v6 else P.IPPROTO_ICMP
-    return ip(frm, to, proto, body, ttl=ttl, ipid=ipid)
+    return ip(frm, to, proto, body, ttl=ttl, ipid=ipid, tos=tos)
 
 
-def time_exceeded(frm: bytes, quote: bytes, *, ttl: int = 64, ipid: int = 0) -> bytes:
+def mpls_extension(*entries: tuple[int, int, int, int]) -> bytes:
+    """An RFC 4884 extension structure holding one RFC 4950 MPLS label stack
+    object, an entry per (label, exp, bottom of stack, ttl)."""
+    stack = b"".join(struct.pack(">I", label << 12 | exp << 9 | s << 8 | ttl)
+                     for label, exp, s, ttl in entries)
+    ext = bytearray(b"\x20\x00\x00\x00" + struct.pack(">HBB", 4 + len(stack), 1, 1) + stack)
+    struct.pack_into(">H", ext, 2, P.checksum(ext))
+    return bytes(ext)
+
+
+def time_exceeded(frm: bytes, quote: bytes, *, ttl: int = 64, ipid: int = 0,
+                  exts: bytes = b"") -> bytes:
     v6 = len(frm) == 16
     return icmp_error(frm, quote, P.Icmp6.TIME_EXCEEDED if v6 else P.Icmp4.TIMXCEED, 0,
-                      ttl=ttl, ipid=ipid)
+                      ttl=ttl, ipid=ipid, exts=exts)
 
 
 def port_unreachable(frm: bytes, quote: bytes, *, ttl: int = 64, ipid: int = 0) -> bytes:
@@ -104,14 +124,28 @@ def echo_reply(probe: bytes, *, frm: bytes | None = None, ttl: int = 64, ipid: i
     return ip(frm, v.src, v.proto, body, ttl=ttl, ipid=ipid, tos=tos, options=options)
 
 
+def timestamp_reply(probe: bytes, receive: int = 0, transmit: int = 0, *,
+                    frm: bytes | None = None, ttl: int = 64, ipid: int = 0,
+                    tos: int = 0) -> bytes:
+    """The reply to an ICMP timestamp request (RFC 792): its id, sequence
+    and originate time, the host's receive and transmit times (ms since
+    midnight UTC), and no data."""
+    v = P.read_probe(probe)
+    frm = v.dst if frm is None else frm
+    icmp = probe[_hl(probe):v.size]
+    stamps = icmp[8:12] + struct.pack(">II", receive, transmit)
+    body = icmp_msg(P.Icmp4.TSTAMPREPLY, 0, icmp[4:8], stamps)
+    return ip(frm, v.src, P.IPPROTO_ICMP, body, ttl=ttl, ipid=ipid, tos=tos)
+
+
 def tcp_reply(probe: bytes, flags: int, *, seq: int = 0, ack: int | None = None,
-              ttl: int = 64, ipid: int = 0) -> bytes:
+              ttl: int = 64, ipid: int = 0, tos: int = 0, options: bytes = b"") -> bytes:
     """A segment back from the probe's destination port to its source port;
     ``ack`` defaults to the probe's sequence number plus one."""
     v = P.read_probe(probe)
     seg = P.build_tcp(v.dst, v.src, v.dport, v.sport, seq=seq,
-                      ack=v.tcp_seq + 1 if ack is None else ack, flags=flags)
-    return ip(v.dst, v.src, P.IPPROTO_TCP, seg, ttl=ttl, ipid=ipid)
+                      ack=v.tcp_seq + 1 if ack is None else ack, flags=flags, options=options)
+    return ip(v.dst, v.src, P.IPPROTO_TCP, seg, ttl=ttl, ipid=ipid, tos=tos)
 
 
 def tcp_answer(probe: bytes, open_ports: tuple[int, ...], *, isn: int = 0, ttl: int = 64,

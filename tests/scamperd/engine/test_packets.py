@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet import forge
 from scamperd.engine.icmpext import parse_icmp_extensions
 from scamperd.engine.options import ipopt_record_route, tcp_mss_option
 from tests.strategies import u16
@@ -67,12 +68,7 @@ def test_packets_udp_v4_round_trip() -> None:
 
 
 def _time_exceeded_v4(probe: bytes, exts: bytes = b"") -> bytes:
-    quoted = probe
-    if exts:
-        quoted = probe.ljust(128, b"\x00")
-    icmp = struct.pack(">BBHI", 11, 0, 0, (len(quoted) // 4 << 16) if exts else 0) + quoted + exts
-    icmp = icmp[:2] + struct.pack(">H", P.checksum(icmp)) + icmp[4:]
-    return P.build_ipv4(R4, A4, P.IPPROTO_ICMP, icmp, ttl=63, tos=0xC0, ipid=7)
+    return forge.time_exceeded(R4, probe, ttl=63, ipid=7, exts=exts)
 
 
 def test_packets_icmp_error_quotes_udp_probe() -> None:
@@ -90,16 +86,13 @@ def test_packets_icmp_error_quotes_udp_probe() -> None:
 
 def test_packets_icmp_extension_mpls() -> None:
     # RFC 4950 MPLS label stack entry: label 16001, exp 0, S 1, ttl 1.
-    entry = struct.pack(">I", (16001 << 12) | (1 << 8) | 1)
-    obj = struct.pack(">HBB", 4 + len(entry), 1, 1) + entry
-    hdr = bytearray(b"\x20\x00\x00\x00" + obj)
-    hdr[2:4] = struct.pack(">H", P.checksum(bytes(hdr)))
+    ext = forge.mpls_extension((16001, 0, 1, 1))
     udp = P.build_udp(A4, B4, 40000, 33436, b"\x00" * 12)
     probe = P.build_ipv4(A4, B4, P.IPPROTO_UDP, udp, ttl=1)
-    r = P.parse_ipv4(_time_exceeded_v4(probe, bytes(hdr)))
-    assert r.exts == bytes(hdr)
+    r = P.parse_ipv4(_time_exceeded_v4(probe, ext))
+    assert r.exts == ext and P.checksum(ext) == 0
     objs = parse_icmp_extensions(r.exts)
-    assert objs == [(1, 1, entry)]
+    assert objs == [(1, 1, struct.pack(">I", (16001 << 12) | (1 << 8) | 1))]
 
 
 def test_packets_echo_v6_checksum_and_parse() -> None:
@@ -108,8 +101,7 @@ def test_packets_echo_v6_checksum_and_parse() -> None:
     pkt = P.build_ipv6(A6, B6, P.IPPROTO_ICMPV6, icmp, hlim=64, tclass=0x10, flow=0xABCDE)
     assert len(pkt) == 40 + 64
     # A router's time-exceeded quoting the whole probe.
-    err = struct.pack(">BBHI", 3, 0, 0, 0) + pkt
-    r = P.parse_ipv6_payload(P.IPPROTO_ICMPV6, err, R4 * 4, A6, 63, 0)
+    r = forge.as_received(forge.time_exceeded(R4 * 4, pkt, ttl=63), 0)
     assert r.is_ttl_exceeded()
     q = r.quote
     assert q is not None

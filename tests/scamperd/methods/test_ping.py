@@ -21,7 +21,6 @@ from protocol.commands.base import CommandContext
 from protocol.commands.ping import PingCommand, parse_ping
 from scamperd.engine import packets as P
 from scamperd.engine.fakenet import forge
-from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.options import tcp_mss_option
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
@@ -378,11 +377,8 @@ def test_ping_icmp_error_quoting_echo_probe() -> None:
 def test_ping_icmp_time_reply() -> None:
     t = task("-P icmp-time -c 1 10.200.6.2")
     p0 = send(t, T0)
-    icmp = bytearray(p0.packet[20:])
-    struct.pack_into(">II", icmp, 12, 1000, 1001)
-    body = icmp_msg(14, 0, bytes(icmp[4:8]), bytes(icmp[8:]))
-    pkt = P.build_ipv4(DST4, SRC4, P.IPPROTO_ICMP, body, ttl=64, ipid=9)
-    t.receive_reply(P.parse_ipv4(pkt, T0 + MS), T0 + MS)
+    pkt = forge.timestamp_reply(p0.packet, 1000, 1001, ipid=9)
+    t.receive_reply(forge.as_received(pkt, T0 + MS), T0 + MS)
     rec = roundtrip(t.result())
     (rep,) = rec.replies
     assert rep.icmp_type == 14
@@ -557,39 +553,26 @@ def _like(probe: Probe, vr: warts.types.ping.PingReply, rx: int) -> P.Reply:
     """A reply to our ``probe`` of the kind scamper got (``vr``)."""
     assert vr.addr is not None and vr.size is not None
     frm, v6 = vr.addr.raw, len(probe.dst) == 16
-    src = probe.packet[8:24] if v6 else probe.packet[12:16]
-    ttl, tos, ipid = vr.ttl or 0, vr.tos or 0, vr.reply_ipid or 0
+    how = {"ttl": vr.ttl or 0, "tos": vr.tos or 0, "ipid": vr.reply_ipid or 0}
+    typ, code = vr.icmp_type or 0, vr.icmp_code or 0
     if vr.proto == P.IPPROTO_TCP:
-        off = 40 if v6 else (probe.packet[0] & 0x0F) * 4
-        sport, dport, seq = struct.unpack_from(">HHI", probe.packet, off)
+        assert frm == probe.dst
         extra = vr.size - (60 if v6 else 40)
         opts = tcp_mss_option(1360) if extra == 4 else bytes(extra)
-        seg = P.build_tcp(frm, src, dport, sport, seq=1, ack=seq + 1, flags=vr.tcp_flags or 0,
-                          options=opts)
-        if v6:
-            return P.parse_ipv6_payload(P.IPPROTO_TCP, seg, frm, src, ttl, tos, rx, 2)
-        return P.parse_ipv4(P.build_ipv4(frm, src, P.IPPROTO_TCP, seg, ttl=ttl, tos=tos,
-                                         ipid=ipid), rx, 2)
-    typ, code = vr.icmp_type or 0, vr.icmp_code or 0
-    if typ in (0, 129, 14):  # from the target: echo back id, seq, data
-        body = probe.packet[40 if v6 else (probe.packet[0] & 0x0F) * 4:]
+        pkt = forge.tcp_reply(probe.packet, vr.tcp_flags or 0, seq=1, options=opts, **how)
+    elif typ == 14:
+        pkt = forge.timestamp_reply(probe.packet, frm=frm, **how)
+    elif typ in (0, 129):  # from the target: echo back id, seq, data
         opts = b""
         if vr.v4rr:
             hops = b"".join(a.raw for a in vr.v4rr)
             opts = bytes((7, 39, 4 + len(hops))) + hops + bytes(36 - len(hops)) + b"\0"
-        if typ == 14:
-            body = body[:20]  # a timestamp reply carries no payload
-        msg = icmp_msg(typ, 0, body[4:8], body[8:], src=frm, dst=src)
+        pkt = forge.echo_reply(probe.packet, frm=frm, options=opts, **how)
     else:
-        rest = struct.pack(">HH", 0, vr.icmp_nhmtu or 0)
-        quote_len = vr.size - (48 if v6 else 28)
-        msg = icmp_msg(typ, code, rest, probe.packet[:quote_len], src=frm, dst=src)
-        opts = b""
-    if v6:
-        return P.parse_ipv6_payload(P.IPPROTO_ICMPV6, msg, frm, src, ttl, tos, rx, 2)
-    pkt = P.build_ipv4(frm, src, P.IPPROTO_ICMP, msg, ttl=ttl, tos=tos, ipid=ipid, df=False,
-                       options=opts)
-    return P.parse_ipv4(pkt, rx, 2)
+        quote = probe.packet[:vr.size - (48 if v6 else 28)]
+        pkt = forge.icmp_error(frm, quote, typ, code,
+                               rest=struct.pack(">HH", 0, vr.icmp_nhmtu or 0), **how)
+    return forge.as_received(pkt, rx, 2)
 
 
 # reply fields whose values depend on the run (IDs, clocks, OS-chosen ports)

@@ -22,7 +22,6 @@ from protocol.commands.base import CommandContext
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
 from scamperd.engine.fakenet import forge
-from scamperd.engine.fakenet.forge import icmp_msg
 from scamperd.engine.scheduler import reply_keys
 from scamperd.engine.senderr import send_error
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
@@ -76,14 +75,15 @@ def deliver(t: TraceTask, r: P.Reply, now: int) -> None:
 # Replies forged with the fake network's forger, with this file's defaults.
 
 def error(probe: Probe, rx: int, frm: bytes, *, typ: int | None = None, code: int = 0,
-          rest: bytes = bytes(4), quote: bytes | None = None, ttl: int = 250) -> P.Reply:
+          rest: bytes = bytes(4), quote: bytes | None = None, ttl: int = 250,
+          exts: bytes = b"") -> P.Reply:
     """An ICMP error from ``frm`` quoting the probe (TTL exceeded by default)."""
     if typ is None:
         typ = 3 if probe.v6 else 11
     pkt = quote if quote is not None else probe.packet
     src = probe.packet[8:24] if probe.v6 else probe.packet[12:16]  # back to the prober
     return forge.as_received(forge.icmp_error(frm, pkt, typ, code, rest=rest, ttl=ttl,
-                                              ipid=5, to=src), rx)
+                                              ipid=5, to=src, exts=exts), rx)
 
 
 def unreach(probe: Probe, rx: int, frm: bytes, code: int | None = None) -> P.Reply:
@@ -258,13 +258,7 @@ def test_trace_reply_records_mpls_extension() -> None:
     icmp_exts (one MPLS label stack object)."""
     t = task("-P icmp 10.200.6.2")
     pr = send(t, T0)
-    label = struct.pack(">I", (16001 << 12) | (0 << 9) | (1 << 8) | 1)
-    obj = struct.pack(">HBB", 4 + len(label), 1, 1) + label
-    ext = bytearray(b"\x20\x00\x00\x00" + obj)
-    struct.pack_into(">H", ext, 2, P.checksum(bytes(ext)))
-    quote = pr.packet + bytes(128 - len(pr.packet))
-    # RFC 4884: the original datagram's length in 32-bit words
-    r = error(pr, T0 + MS, rtr(1, False), rest=bytes((0, 32, 0, 0)), quote=quote + bytes(ext))
+    r = error(pr, T0 + MS, rtr(1, False), exts=forge.mpls_extension((16001, 0, 1, 1)))
     deliver(t, r, T0 + MS)
     (hop,) = t.result().probes[0].replies
     assert hop.icmp_exts is not None
@@ -474,8 +468,8 @@ def test_trace_stop_unreach(v6: bool) -> None:
 
 
 def test_trace_stop_icmp_on_v6_packet_too_big() -> None:
-    rec = _run_path("fd00:200:6::2", lambda ttl, p, rx: error(
-        p, rx, rtr(ttl, True), typ=2, rest=struct.pack(">I", 1280)) if ttl == 2
+    rec = _run_path("fd00:200:6::2", lambda ttl, p, rx: forge.as_received(
+        forge.too_big(rtr(ttl, True), p.packet, 1280), rx) if ttl == 2
         else error(p, rx, rtr(ttl, True)))
     assert (rec.stop_reason, rec.stop_data) == (TraceStop.ICMP, 2)
     assert rec.probes[-1].replies[0].icmp_nhmtu == 1280
@@ -536,9 +530,8 @@ def test_trace_ttl_expired_from_destination(flag: str, want: TraceStop | None) -
 def test_trace_echo_reply_ignored_by_udp_trace() -> None:
     t = task("-P udp-paris 10.200.6.2")
     pr = send(t, T0)
-    icmp = P.build_icmp_echo(t.sport, 0, b"")
-    r = P.parse_ipv4(P.build_ipv4(DST4, SRC4, P.IPPROTO_ICMP,
-                                  icmp_msg(0, 0, icmp[4:8], b""), ttl=60), T0 + MS)
+    echo = P.build_ip(SRC4, DST4, P.IPPROTO_ICMP, P.build_icmp_echo(t.sport, 0, b""), ttl=64)
+    r = forge.as_received(forge.echo_reply(echo, ttl=60), T0 + MS)
     t.receive_reply(r, T0 + MS)
     assert not list(t.result().replies()) and pr is not None
 

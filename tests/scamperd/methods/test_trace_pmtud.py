@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pytest
 import warts
 from protocol.commands.trace import parse_trace
 from scamperd.engine import packets as P
+from scamperd.engine.fakenet import forge
 from scamperd.engine.io import KernelNetwork
 from scamperd.engine.task import FINISHED, Probe, SendProbe, Wait
 from scamperd.methods.trace import Mode, TraceTask
@@ -80,9 +80,8 @@ class FakePath:
             if how == "silent" or (how == "ptb-ttl" and ttl == 255):
                 return None
             nh = {"bad": 0, "same": size}.get(how, mtu)
-            rest = struct.pack(">I", nh) if v6 else struct.pack(">HH", 0, nh)
-            return error(p, rx, rtr(k, v6), typ=2 if v6 else 3, code=0 if v6 else 4,
-                         rest=rest, quote=_quote(p, ttl - k))
+            return forge.as_received(forge.too_big(rtr(k, v6), _quote(p, ttl - k), nh,
+                                                   ttl=250, ipid=5), rx)
         if self.method.startswith("icmp"):
             return echo_reply(p, rx)
         if self.method == "tcp-ack":
@@ -91,11 +90,9 @@ class FakePath:
 
 
 def _quote(p: Probe, ttl: int) -> bytes:
-    """What a Linux router quotes: the probe as it arrived (TTL lowered),
-    cut to fit a 576-byte (IPv4) or 1280-byte (IPv6) ICMP error."""
-    q = bytearray(p.packet[:1232] if p.v6 else p.packet[:548])
-    q[7 if p.v6 else 8] = ttl
-    return bytes(q)
+    """What a Linux router quotes: the probe as it arrived, TTL lowered (the
+    forger cuts it to fit a 576-byte or 1280-byte ICMP error)."""
+    return forge.with_ttl(p.packet, ttl)
 
 
 @dataclass
