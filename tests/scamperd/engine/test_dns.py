@@ -4,7 +4,6 @@ Resolver against a responder on loopback (an ephemeral port, not 53)."""
 from __future__ import annotations
 
 import socket
-import struct
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from scamperd.engine.dns import (
     parse_ptr,
     reverse_name,
 )
+from tests.scamperd.dnsreply import answer
 
 
 @pytest.mark.parametrize(("addr", "want"), [
@@ -31,19 +31,6 @@ from scamperd.engine.dns import (
 def test_dns_reverse_name(addr: str, want: str) -> None:
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     assert reverse_name(socket.inet_pton(fam, addr)) == want
-
-
-def answer(query: bytes, names: list[str], *, rtype: int = 12, compress: bool = True) -> bytes:
-    """A response to ``query`` with one PTR (or ``rtype``) record per name,
-    the owner a compression pointer to the question (or written out)."""
-    qid = struct.unpack_from(">H", query)[0]
-    end = query.index(b"\0", 12) + 5
-    out = struct.pack(">HHHHHH", qid, 0x8180, 1, len(names), 0, 0) + query[12:end]
-    for n in names:
-        owner = b"\xc0\x0c" if compress else query[12:end - 4]
-        rd = b"".join(bytes([len(x)]) + x.encode() for x in n.split(".")) + b"\0"
-        out += owner + struct.pack(">HHIH", rtype, 1, 60, len(rd)) + rd
-    return out
 
 
 def test_dns_query_and_answer_roundtrip() -> None:

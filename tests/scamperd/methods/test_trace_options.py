@@ -325,8 +325,11 @@ def test_trace_ptr_without_option_or_nameserver(args: str, has_ns: bool, asked: 
 
 # A PTR responder for the vantage point's loopback: every address gets the
 # name h-<address with dashes>.tb; queries are logged to stdout.
+ROOT = Path(__file__).resolve().parents[3]  # the responder imports tests.scamperd.dnsreply
+
 DNS_RESPONDER = r"""
-import select, socket, struct
+import select, socket
+from tests.scamperd.dnsreply import answer
 socks = []
 for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
     s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -345,11 +348,7 @@ while True:
             addr = ".".join(reversed(labels[:4]))
         else:
             addr = socket.inet_ntop(socket.AF_INET6, bytes.fromhex("".join(reversed(labels[:32]))))
-        name = "h-" + addr.replace(".", "-").replace(":", "-") + ".tb"
-        rd = b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\0"
-        ans = b"\xc0\x0c" + struct.pack(">HHIH", 12, 1, 60, len(rd)) + rd
-        head = struct.pack(">HHHHHH", struct.unpack_from(">H", data)[0], 0x8180, 1, 1, 0, 0)
-        s.sendto(head + data[12:off + 5] + ans, peer)
+        s.sendto(answer(data, ["h-" + addr.replace(".", "-").replace(":", "-") + ".tb"]), peer)
 """
 
 # One Engine in the vantage point, its resolver asking the responder; each
@@ -393,8 +392,7 @@ trio.run(main)
 
 
 def run_ours(tb: Testbed, cmds: list[str]) -> tuple[list[Trace], list[Trace]]:
-    root = Path(__file__).resolve().parents[3]
-    out = tb.exec("vp", [sys.executable, "-c", OURS, *cmds], cwd=root, timeout=120).stdout
+    out = tb.exec("vp", [sys.executable, "-c", OURS, *cmds], cwd=ROOT, timeout=120).stdout
     recs: dict[str, list[Trace]] = {"R": [], "Y": []}
     for line in out.splitlines():
         kind, b64 = line.split()
@@ -431,7 +429,7 @@ def view(rec: Trace, branches: set[str]) -> list[HopView]:
 @pytest.fixture
 def responder(testbed: Testbed):  # type: ignore[no-untyped-def]
     p = testbed.popen("vp", [sys.executable, "-c", DNS_RESPONDER], stdout=subprocess.PIPE,
-                      text=True)
+                      text=True, cwd=ROOT)
     assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     yield p
     testbed.stop(p)
