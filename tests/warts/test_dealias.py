@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import warts
 from tests.strategies import icmp_exts, ipv4s, ipv6s, opt, texts, timevals, u8, u16, u32
+from tests.warts.handmade import addr4, block
 from warts.address import Address
 from warts.listcycle import CycleInfo, ListInfo
 from warts.types.dealias import (
@@ -35,7 +36,7 @@ from warts.types.dealias import (
     ReplyFlag,
 )
 from warts.types.dealias_render import prefixhosts
-from warts.wire import Timeval, flags_bytes
+from warts.wire import Timeval
 
 V4 = Address.from_string
 T0 = Timeval(1795907505, 297010)
@@ -222,21 +223,6 @@ def test_hypothesis_built_roundtrip(rec: Dealias) -> None:
 # hand-made bytes
 
 
-def block(params: dict[int, bytes]) -> bytes:
-    """A flags+params block with the given flag -> bytes parameters."""
-    if not params:
-        return b"\x00"
-    flags = 0
-    for f in params:
-        flags |= 1 << (f - 1)
-    body = b"".join(params[f] for f in sorted(params))
-    return flags_bytes(flags) + struct.pack(">H", len(body)) + body
-
-
-def a4(s: str) -> bytes:
-    return b"\x04\x01" + V4(s).raw
-
-
 def obj(body: bytes) -> bytes:
     return struct.pack(">HHI", 0x1205, 9, len(body)) + body
 
@@ -257,8 +243,8 @@ def decode_one(body: bytes) -> Dealias:
 def test_reader_defaults() -> None:
     # prefixscan without replyc; an ICMP probedef with neither id nor the
     # old 4-byte field; a probe without its def index; a reply without proto.
-    pfs = block({2: a4("10.0.1.0"), 5: b"\x1e", 10: b"\x00\x01"})
-    pd = block({4: b"\x01", 5: b"\xff", 10: a4("10.0.1.1")})
+    pfs = block({2: addr4("10.0.1.0"), 5: b"\x1e", 10: b"\x00\x01"})
+    pd = block({4: b"\x01", 5: b"\xff", 10: addr4("10.0.1.1")})
     probe = block({2: struct.pack(">II", 7, 8), 3: b"\x00\x01"})
     # the reply's source is a reference to table entry 1 (the probedef's dst)
     reply = block({2: struct.pack(">II", 7, 9), 10: b"\x00" + struct.pack(">I", 1)})
@@ -282,7 +268,7 @@ def test_reader_defaults() -> None:
 
 
 def test_old_icmp_probedef_csum_from_four_bytes() -> None:
-    pd = block({4: b"\x01", 7: b"\x00\x00\xbe\xef", 9: b"\x00\x07", 10: a4("10.0.0.2"),
+    pd = block({4: b"\x01", 7: b"\x00\x00\xbe\xef", 9: b"\x00\x07", 10: addr4("10.0.0.2"),
                 14: b"\x12\x34"})
     rec = decode_one(hdr(1) + block({1: b"\x03", 2: b"\x05"}) + pd)
     assert isinstance(rec.data, DealiasMercator)
@@ -303,9 +289,9 @@ def test_unknown_method_is_header_only() -> None:
 
 def test_unknown_flags_are_skipped() -> None:
     # reply flag 14 and probe flag 6 are beyond what scamper knows
-    pd = block({4: b"\x03", 7: b"\x04\xd2\x00\x50", 10: a4("10.0.0.2")})
+    pd = block({4: b"\x03", 7: b"\x04\xd2\x00\x50", 10: addr4("10.0.0.2")})
     probe = block({2: struct.pack(">II", 7, 8), 3: b"\x00\x01", 6: b"\xaa\xbb"})
-    reply = block({2: struct.pack(">II", 7, 9), 10: a4("10.0.0.2"), 14: b"junk"})
+    reply = block({2: struct.pack(">II", 7, 9), 10: addr4("10.0.0.2"), 14: b"junk"})
     rec = decode_one(hdr(1, probec=1) + block({1: b"\x03"}) + pd + probe + reply)
     assert rec.probes[0].replies[0].src == V4("10.0.0.2")
     assert rec.data is not None and rec.data.probedefs[0].sport == 1234
@@ -331,13 +317,13 @@ def test_old_gid_addresses() -> None:
 @pytest.mark.parametrize("body", [
     hdr(1) + block({1: b"\x03"}),  # no probedef at all
     hdr(1) + block({}) + block({4: b"\x03"}),  # probedef without dst
-    hdr(1) + block({}) + block({4: b"\x09", 10: a4("10.0.0.1")}),  # bad probedef method
-    hdr(3) + block({}) + block({4: b"\x01", 10: a4("10.0.0.1")}),  # radargun, probedefc 0
-    hdr(1, probec=1) + block({}) + block({4: b"\x01", 10: a4("10.0.0.1")})
+    hdr(1) + block({}) + block({4: b"\x09", 10: addr4("10.0.0.1")}),  # bad probedef method
+    hdr(3) + block({}) + block({4: b"\x01", 10: addr4("10.0.0.1")}),  # radargun, probedefc 0
+    hdr(1, probec=1) + block({}) + block({4: b"\x01", 10: addr4("10.0.0.1")})
     + block({1: b"\x00\x00\x00\x01"}),  # probe refers to probedef 1 of 1
-    hdr(1, probec=1) + block({}) + block({4: b"\x01", 10: a4("10.0.0.1")})
+    hdr(1, probec=1) + block({}) + block({4: b"\x01", 10: addr4("10.0.0.1")})
     + block({3: b"\x00\x01"}) + block({2: b"\0" * 8}),  # reply without src
-    hdr(1, probec=2) + block({}) + block({4: b"\x01", 10: a4("10.0.0.1")})
+    hdr(1, probec=2) + block({}) + block({4: b"\x01", 10: addr4("10.0.0.1")})
     + block({}),  # truncated: second probe missing
     hdr(2)[:-3],  # truncated header
 ])

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import warts
 from tests.strategies import ip_addrs, list_infos, opt, texts, u8, u16, u32, wire_timevals
+from tests.warts.handmade import addr4, block
 from warts import Address, Timeval, WartsError
 from warts.file import ReadState, decode_object
 from warts.listcycle import CycleInfo
@@ -74,20 +75,6 @@ STING_DUMP = (
     ' [  0.253] TX                 44 seq = 5:1(4)           1234\n'
     ' [  1.250] RX RST/ECE/CWR     40 seq = 1:9              1234\n'
 )
-
-
-def block(params: dict[int, bytes]) -> bytes:
-    """A flags+params block from {flag: the parameter's bytes}."""
-    flags = 0
-    data = b""
-    for f in sorted(params):
-        flags |= 1 << (f - 1)
-        data += params[f]
-    return flags_bytes(flags) + struct.pack(">H", len(data)) + data
-
-
-def addr4(s: str) -> bytes:
-    return b"\x04\x01" + bytes(int(x) for x in s.split("."))
 
 
 def decode_body(body: bytes) -> Sting:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import warts
 from tests.strategies import icmp_exts, opt, timevals, u8, u16, u32
+from tests.warts.handmade import addr4, block
 from warts import Address, CycleInfo, CycleStart, IcmpExt, ListInfo, Timeval, WartsError
 from warts.types.trace import (
     Trace,
@@ -28,7 +29,6 @@ from warts.types.trace import (
     TraceStop,
     TraceType,
 )
-from warts.wire import flags_bytes
 
 V4 = Address.from_string("10.0.0.1")
 V4B = Address.from_string("10.0.0.2")
@@ -37,21 +37,6 @@ START = Timeval(1795907248, 422655)
 
 # --------------------------------------------------------------------------
 # Hand-built wire bytes
-
-
-def params(fields: dict[int, bytes]) -> bytes:
-    """A flags+params block from {flag number: encoded value}."""
-    mask = 0
-    for f in fields:
-        mask |= 1 << (f - 1)
-    if not mask:
-        return b"\x00"
-    body = b"".join(fields[f] for f in sorted(fields))
-    return flags_bytes(mask) + struct.pack(">H", len(body)) + body
-
-
-def a4(text: str) -> bytes:
-    return b"\x04\x01" + Address.from_string(text).raw
 
 
 _next_addr = iter(range(10, 250))
@@ -63,10 +48,10 @@ def hop(ttl: int = 1, addr: str | None = None, **extra: bytes) -> bytes:
         addr = f"10.0.1.{next(_next_addr)}"
     fields = {2: bytes([ttl]), 3: b"\x40", 4: b"\x10", 5: b"\x00", 6: b"\x00\x00\x00\x64",
               7: b"\x0b\x00", 8: b"\x00\x2c", 9: b"\x00\x38", 11: b"\x00", 16: b"\x00",
-              18: a4(addr)}
+              18: addr4(addr)}
     for k, v in extra.items():
         fields[int(k[1:])] = v
-    return params(fields)
+    return block(fields)
 
 
 def trace_obj(tparams: dict[int, bytes | None] | None = None, hops: tuple[bytes, ...] = (),
@@ -74,9 +59,9 @@ def trace_obj(tparams: dict[int, bytes | None] | None = None, hops: tuple[bytes,
     """A trace object; a None value in ``tparams`` removes that parameter."""
     fields: dict[int, bytes | None] = {
         1: b"\0\0\0\0", 2: b"\0\0\0\0", 5: struct.pack(">II", *START), 11: b"\x01",
-        12: b"\x00\x2c", 27: a4("10.0.0.1")}
+        12: b"\x00\x2c", 27: addr4("10.0.0.1")}
     fields.update(tparams or {})
-    body = params({k: v for k, v in fields.items() if v is not None}) + \
+    body = block({k: v for k, v in fields.items() if v is not None}) + \
         struct.pack(">H", len(hops)) + b"".join(hops) + attrs
     return struct.pack(">HHI", 0x1205, 6, len(body)) + body
 
@@ -116,7 +101,7 @@ def test_flags32_wins_over_flags8() -> None:
 def test_probe_id_is_stored_zero_based() -> None:
     tr = one(trace_obj(hops=(hop(1, h5=b"\x02"), hop(2, h5=b"\xff"))))
     assert [p.id for p in tr.probes] == [3, 0]
-    tr = one(trace_obj(hops=(params({2: b"\x01", 18: a4("10.0.0.9")}),)))
+    tr = one(trace_obj(hops=(block({2: b"\x01", 18: addr4("10.0.0.9")}),)))
     assert tr.probes[0].id is None and tr.probes[0].size is None
 
 
@@ -143,8 +128,8 @@ def test_same_key_different_tx_copies_exactly() -> None:
     ({}, (hop(2), hop(1)), "TTL order"),
     ({19: b"\x00\x01"}, (hop(2),), "hop_count"),
     ({19: b"\x01\x00"}, (hop(2),), "hop_count"),
-    ({}, (params({2: b"\x01"}),), "address"),
-    ({}, (params({18: a4("10.0.0.2")}),), "probe ttl"),
+    ({}, (block({2: b"\x01"}),), "address"),
+    ({}, (block({18: addr4("10.0.0.2")}),), "probe ttl"),
     ({}, (hop(0),), "probe ttl"),
 ])
 def test_reader_rejects(tparams: dict[int, bytes | None], hops: tuple[bytes, ...],
@@ -161,7 +146,7 @@ def test_hop_count_above_max_ttl_and_zero() -> None:
 
 def test_deprecated_gids_resolve_to_addresses() -> None:
     old = struct.pack(">HHI", 0x1205, 5, 6) + b"\x01\x01" + V4B.raw
-    body = trace_obj({27: None, 4: b"\0\0\0\1"}, (params({1: b"\0\0\0\1", 2: b"\x01"}),))
+    body = trace_obj({27: None, 4: b"\0\0\0\1"}, (block({1: b"\0\0\0\1", 2: b"\x01"}),))
     recs = warts.decode(old + body)
     tr = recs[1]
     assert tr.dst == V4B and tr.probes[0].replies[0].addr == V4B
@@ -179,7 +164,7 @@ def test_unknown_flags_are_skipped() -> None:
 def test_unknown_attribute_kept_in_place() -> None:
     ld = struct.pack(">H", (2 << 12) | 3) + b"\x00\x00\x00"
     unk = struct.pack(">H", (9 << 12) | 2) + b"\x12\x34"
-    dt = params({3: b"\x02", 6: b"lss\x00"})
+    dt = block({3: b"\x02", 6: b"lss\x00"})
     dtree = struct.pack(">H", (3 << 12) | len(dt)) + dt
     tr = one(trace_obj(attrs=unk + dtree + ld + b"\x00\x00"))
     assert tr.unknown_attrs == (TraceAttr(9, b"\x12\x34"),)
@@ -189,14 +174,14 @@ def test_unknown_attribute_kept_in_place() -> None:
 
 
 def test_attribute_padding_and_trailer_kept() -> None:
-    dt = params({3: b"\x02"}) + b"\xee"
+    dt = block({3: b"\x02"}) + b"\xee"
     data = trace_obj(attrs=struct.pack(">H", (3 << 12) | len(dt)) + dt + b"\x00\x00\x77")
     tr = one(data)
     assert tr.dtree is not None and tr.dtree.pad == b"\xee" and tr.trailer == b"\x77"
 
 
 def test_attribute_overrunning_its_length_is_rejected() -> None:
-    dt = params({3: b"\x02"})
+    dt = block({3: b"\x02"})
     data = trace_obj(attrs=struct.pack(">H", (3 << 12) | 1) + dt + b"\x00\x00")
     with pytest.raises(WartsError):
         warts.decode(data)
@@ -209,7 +194,7 @@ def test_duplicate_known_attribute_is_rejected() -> None:
 
 
 def test_pmtud_note_reply_index_checked() -> None:
-    pm = params({4: b"\x02", 5: b"\x01"}) + b"\x00\x01" + hop(255) + params({3: b"\x00\x01"})
+    pm = block({4: b"\x02", 5: b"\x01"}) + b"\x00\x01" + hop(255) + block({3: b"\x00\x01"})
     with pytest.raises(WartsError, match="note"):
         warts.decode(trace_obj(attrs=struct.pack(">H", (1 << 12) | len(pm)) + pm +
                                b"\x00\x00"))

@@ -8,7 +8,6 @@ builds; the vectors in tests/data cover ordinary measurements.
 
 from __future__ import annotations
 
-import socket
 import struct
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.strategies import (
     u32,
     wire_timevals,
 )
+from tests.warts.handmade import addr4, block
 from warts import Address, IcmpExt, Timeval, WartsError
 from warts.file import ReadState, decode_object
 from warts.listcycle import CycleInfo, OldAddress
@@ -207,18 +207,6 @@ MINIMAL_DUMP = (
 # Hand-made bodies
 
 
-def block(params: dict[int, bytes]) -> bytes:
-    """A flags+params block from {flag: the parameter's bytes}."""
-    flags = 0
-    data = b""
-    for f in sorted(params):
-        flags |= 1 << (f - 1)
-        data += params[f]
-    if not flags:
-        return b"\x00"
-    return flags_bytes(flags) + struct.pack(">H", len(data)) + data
-
-
 def be8(v: int) -> bytes:
     return bytes((v,))
 
@@ -229,11 +217,6 @@ def be16(v: int) -> bytes:
 
 def be32(v: int) -> bytes:
     return struct.pack(">I", v)
-
-
-def addr4(s: str) -> bytes:
-    """A per-record address definition."""
-    return b"\x04\x01" + socket.inet_aton(s)
 
 
 def tv(sec: int, usec: int) -> bytes:
