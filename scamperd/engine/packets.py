@@ -234,6 +234,20 @@ def build_udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes,
     return body[:6] + _U16.pack(csum) + body[8:]
 
 
+def build_udp_held(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes,
+                   want: int) -> bytes:
+    """A UDP datagram whose checksum is ``want``, held there through payload
+    bytes 0-1 as :func:`hold_icmp_sum` holds an ICMP one (scamper's
+    udp-paris traces and tracelb's probe ids): ``want`` is written there,
+    the datagram summed (scamper_udp4_cksum gives 0xffff for 0, as
+    :func:`build_udp` does), and that sum stored there instead."""
+    buf = bytearray(payload)
+    _U16.pack_into(buf, 0, want & 0xFFFF)
+    first = build_udp(src, dst, sport, dport, bytes(buf))
+    buf[0:2] = first[6:8]
+    return build_udp(src, dst, sport, dport, bytes(buf))
+
+
 def build_tcp(src: bytes, dst: bytes, sport: int, dport: int, *, seq: int, ack: int,
               flags: int, win: int = 65535, options: bytes = b"",
               payload: bytes = b"") -> bytes:

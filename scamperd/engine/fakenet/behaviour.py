@@ -115,7 +115,7 @@ class PerPacket:
     def __init__(self, seed: int, name: str) -> None:
         self.rng = seeded(seed, name, "per-packet")
 
-    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+    def choose(self, v: Quote, options: tuple[str, ...]) -> str:
         return options[self.rng.randrange(len(options))]
 
 
@@ -130,7 +130,7 @@ class PathChange(PerFlow):
         self.base = self.salt
         self.count = 0
 
-    def choose(self, v: ProbeView, options: tuple[str, ...]) -> str:
+    def choose(self, v: Quote, options: tuple[str, ...]) -> str:
         self.salt = self.base + str(self.count // self.EVERY).encode()
         self.count += 1
         return super().choose(v, options)

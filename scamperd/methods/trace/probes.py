@@ -41,11 +41,11 @@ from ...engine.packets import (
     build_ipv6,
     build_tcp,
     build_udp,
+    build_udp_held,
     headers_len,
     hold_icmp_sum,
     probe_ip_proto,
 )
-from ...engine.steer import steered_udp
 
 T = TraceType
 ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
@@ -122,7 +122,8 @@ def build_probe(spec: ProbeSpec, pid: int, ttl: int, *, zero_payload: bool = Fal
         elif not spec.const_payload and len(payload) >= 2:
             # the UDP checksum carries id + 1 (scamper's "hack the checksum
             # to be our id field")
-            body = steered_udp(spec.src, spec.dst, spec.sport, dport, payload, pid + 1)
+            body = build_udp_held(spec.src, spec.dst, spec.sport, dport, bytes(payload),
+                                  pid + 1)
         else:
             if v6:
                 flow = pid + 1

@@ -17,7 +17,7 @@ def make_tracelb_task(command: TracelbCommand, ctx: TaskContext | None,
     v6 = len(dst) == 16
     host.listen_for(v6, probe_proto(int(command.method), v6))
     # tracelb has no -S: the source is the kernel's choice towards dst
-    src = host.src_for(dst)
+    src = host.net.src_for(dst)
     ptr = host.ptr if command.flags & TracelbFlag.PTR else None
     setup_error = None
     if v6 and command.is_tcp:

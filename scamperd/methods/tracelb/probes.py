@@ -34,10 +34,12 @@ from ...engine.packets import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     TcpFlag,
+    build_icmp_echo,
     build_ip,
     build_tcp,
+    build_udp_held,
+    hold_icmp_sum,
 )
-from ...engine.steer import steered_echo, steered_udp
 
 M = TracelbMethod
 UDP_METHODS = frozenset((M.UDP_DPORT, M.UDP_SPORT))
@@ -82,11 +84,12 @@ def build_probe(spec: LbSpec, pid: int, flowid: int, ttl: int) -> bytes:
             sport, dport = spec.sport, flowid
         else:
             sport, dport = flowid, spec.dport
-        body = steered_udp(spec.src, spec.dst, sport, dport, payload, pid + 1)
+        body = build_udp_held(spec.src, spec.dst, sport, dport, bytes(payload), pid + 1)
     elif m == M.ICMP_ECHO:
         proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-        body = steered_echo(spec.sport, pid & 0xFFFF, payload, flowid, v6=v6, src=spec.src,
-                            dst=spec.dst)
+        body = hold_icmp_sum(build_icmp_echo(spec.sport, pid & 0xFFFF, bytes(payload), v6=v6,
+                                             src=spec.src, dst=spec.dst), 8, flowid,
+                             spec.src, spec.dst)
     else:
         proto = IPPROTO_TCP
         ipid = pid + 1
