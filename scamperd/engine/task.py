@@ -61,6 +61,24 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowSpec:
+    """What stays the same across one measurement's probes: the method, the
+    addresses, the ports (or ICMP id) and the TOS.  Methods extend it with
+    what else they hold constant (trace's payload, tracelb's payload size)."""
+
+    method: int
+    src: bytes
+    dst: bytes
+    sport: int
+    dport: int
+    tos: int
+
+    @property
+    def v6(self) -> bool:
+        return len(self.dst) == 16
+
+
+@dataclass(frozen=True, slots=True)
 class SendProbe:
     probe: Probe
 

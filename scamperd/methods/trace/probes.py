@@ -46,6 +46,7 @@ from ...engine.packets import (
     hold_icmp_sum,
     probe_ip_proto,
 )
+from ...engine.task import FlowSpec
 
 T = TraceType
 ICMP_TYPES = frozenset((T.ICMP_ECHO, T.ICMP_ECHO_PARIS))
@@ -72,23 +73,13 @@ def byteswap16(v: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeSpec:
+class ProbeSpec(FlowSpec):
     """What stays the same across one trace's probes."""
 
-    method: int
-    src: bytes
-    dst: bytes
-    sport: int
-    dport: int
-    tos: int
     payload: bytes          # the -p payload (b"" for zeros)
     payload_size: int       # probe size less headers
     const_payload: bool = False  # -O const-payload
     offset: int = 0              # -o: IPv6 fragment offset, 8-byte units
-
-    @property
-    def v6(self) -> bool:
-        return len(self.dst) == 16
 
 
 def _payload(spec: ProbeSpec, zero: bool) -> bytearray:

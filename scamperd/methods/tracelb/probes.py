@@ -28,18 +28,8 @@ from dataclasses import dataclass
 
 from protocol.commands.tracelb import TracelbMethod
 
-from ...engine.packets import (
-    IPPROTO_ICMP,
-    IPPROTO_ICMPV6,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    TcpFlag,
-    build_icmp_echo,
-    build_ip,
-    build_tcp,
-    build_udp_held,
-    hold_icmp_sum,
-)
+from ...engine import packets as P
+from ...engine.task import FlowSpec
 
 M = TracelbMethod
 UDP_METHODS = frozenset((M.UDP_DPORT, M.UDP_SPORT))
@@ -50,25 +40,15 @@ VARY_SPORT = frozenset((M.UDP_SPORT, M.TCP_SPORT, M.TCP_ACK_SPORT))
 def probe_proto(method: int, v6: bool) -> int:
     """The IP protocol of a tracelb's probes (and of its match keys)."""
     if method == M.ICMP_ECHO:
-        return IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-    return IPPROTO_TCP if method in TCP_METHODS else IPPROTO_UDP
+        return P.IPPROTO_ICMPV6 if v6 else P.IPPROTO_ICMP
+    return P.IPPROTO_TCP if method in TCP_METHODS else P.IPPROTO_UDP
 
 
 @dataclass(frozen=True, slots=True)
-class LbSpec:
+class LbSpec(FlowSpec):
     """What stays the same across one tracelb's probes."""
 
-    method: int
-    src: bytes
-    dst: bytes
-    sport: int
-    dport: int
-    tos: int
     payload_size: int
-
-    @property
-    def v6(self) -> bool:
-        return len(self.dst) == 16
 
 
 def build_probe(spec: LbSpec, pid: int, flowid: int, ttl: int) -> bytes:
@@ -78,23 +58,23 @@ def build_probe(spec: LbSpec, pid: int, flowid: int, ttl: int) -> bytes:
     payload = bytearray(spec.payload_size)
     ipid = 0
     if m in UDP_METHODS:
-        proto = IPPROTO_UDP
+        proto = P.IPPROTO_UDP
         ipid = pid + 1
         if m == M.UDP_DPORT:
             sport, dport = spec.sport, flowid
         else:
             sport, dport = flowid, spec.dport
-        body = build_udp_held(spec.src, spec.dst, sport, dport, bytes(payload), pid + 1)
+        body = P.build_udp_held(spec.src, spec.dst, sport, dport, bytes(payload), pid + 1)
     elif m == M.ICMP_ECHO:
-        proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-        body = hold_icmp_sum(build_icmp_echo(spec.sport, pid & 0xFFFF, bytes(payload), v6=v6,
+        proto = P.IPPROTO_ICMPV6 if v6 else P.IPPROTO_ICMP
+        body = P.hold_icmp_sum(P.build_icmp_echo(spec.sport, pid & 0xFFFF, bytes(payload), v6=v6,
                                              src=spec.src, dst=spec.dst), 8, flowid,
                              spec.src, spec.dst)
     else:
-        proto = IPPROTO_TCP
+        proto = P.IPPROTO_TCP
         ipid = pid + 1
-        flags = TcpFlag.SYN if m == M.TCP_SPORT else TcpFlag.ACK
-        body = build_tcp(spec.src, spec.dst, flowid, spec.dport, seq=0, ack=0, flags=flags,
+        flags = P.TcpFlag.SYN if m == M.TCP_SPORT else P.TcpFlag.ACK
+        body = P.build_tcp(spec.src, spec.dst, flowid, spec.dport, seq=0, ack=0, flags=flags,
                          win=0, payload=bytes(payload))
-    return build_ip(spec.src, spec.dst, proto, body, ttl=ttl, tos=spec.tos,
+    return P.build_ip(spec.src, spec.dst, proto, body, ttl=ttl, tos=spec.tos,
                     ipid=ipid & 0xFFFF, df=True)

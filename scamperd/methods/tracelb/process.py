@@ -84,13 +84,18 @@ def _from_node(st: State, br: Branch, path0: Path | None) -> Node | None:
     return path0.reaching_link().link.to
 
 
-def _flow_runs(probes: list[SentProbe]) -> list[tuple[int, int]]:
-    """[start, end) index runs of consecutive probes with one flow id."""
+def _flow_runs(probes: list[SentProbe]) -> list[tuple[int, int, list[SentProbe]]]:
+    """The runs of consecutive probes with one flow id, as (k, end, hops):
+    ``probes[k:end]`` is what scamper records for the run (it steps ``k``
+    over each bring-forward probe, wherever in the run it lies) and ``hops``
+    the run's probes that are not bring-forward ones."""
     runs = []
     start = 0
     for j in range(1, len(probes) + 1):
         if j == len(probes) or probes[j].probe.flowid != probes[start].probe.flowid:
-            runs.append((start, j))
+            run = probes[start:j]
+            hops = [pr for pr in run if pr.mode not in _BRINGFWD_MODES]
+            runs.append((start + len(run) - len(hops), j, hops))
             start = j
     return runs
 
@@ -123,21 +128,14 @@ def process_hops(st: State, br: Branch) -> None:
         to_key = to.key()
         probeset: list[LbProbe] = []
         flowids: list[tuple[int, int]] = []
-        for start, end in _flow_runs(br.probes):
-            k = start
+        for k, end, hops in _flow_runs(br.probes):
             record = False
             timxceed = True
-            for j in range(start, end):
-                pr = br.probes[j]
-                if pr.mode in _BRINGFWD_MODES:
-                    k += 1
-                    continue
-                probe = pr.probe
-                if not probe.rxs:
-                    continue
-                if reply_node_key(probe.rxs[0]) == to_key:
+            for pr in hops:
+                rxs = pr.probe.rxs
+                if rxs and reply_node_key(rxs[0]) == to_key:
                     record = True
-                    if not probe.rxs[0].is_ttl_exp():
+                    if not rxs[0].is_ttl_exp():
                         timxceed = False
             if record:
                 if timxceed and k < end and br.probes[k].mode != Mode.PERPACKET:
@@ -221,13 +219,8 @@ def process_clump(st: State, br: Branch) -> None:
 
     flowids: list[tuple[int, int]] = []
     probeset: list[LbProbe] = []
-    for start, end in _flow_runs(br.probes):
-        k = start
-        for i in range(start, end):
-            pr = br.probes[i]
-            if pr.mode in _BRINGFWD_MODES:
-                k += 1
-                continue
+    for k, end, hops in _flow_runs(br.probes):
+        for pr in hops:
             probeset.append(pr.probe)
             if not halt and any(not r.is_ttl_exp() for r in pr.probe.rxs):
                 halt = True

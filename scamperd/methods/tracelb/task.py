@@ -21,18 +21,9 @@ from protocol.commands.tracelb import TracelbCommand
 from warts.listcycle import CycleInfo, ListInfo
 from warts.types.tracelb import Tracelb
 
+from ...engine import task as tk
 from ...engine.packets import Reply
-from ...engine.task import (
-    FINISHED,
-    NS_PER_US,
-    Action,
-    MatchKey,
-    Probe,
-    PtrLookup,
-    SendProbe,
-    Wait,
-    timeval,
-)
+from ...engine.task import FINISHED, Action, SendProbe, Wait
 from . import mda
 from .core import LbError, Params, SentProbe, State
 from .graph import Node
@@ -45,7 +36,7 @@ class TracelbTask:
     """One tracelb measurement (see the module docstring)."""
 
     def __init__(self, command: TracelbCommand, *, src: bytes, list: ListInfo | None = None,
-                 cycle: CycleInfo | None = None, ptr_lookup: PtrLookup | None = None,
+                 cycle: CycleInfo | None = None, ptr_lookup: tk.PtrLookup | None = None,
                  setup_error: str | None = None) -> None:
         self.cmd = command
         self.dst = command.dst.packed
@@ -66,8 +57,8 @@ class TracelbTask:
         params = Params(
             dst=self.dst, firsthop=command.firsthop, attempts=command.attempts,
             confidence=0 if command.confidence == 95 else 1, gaplimit=command.gaplimit,
-            probec_max=command.probec_max, wait_probe=command.wait_probe_us * NS_PER_US,
-            wait_timeout=command.wait_timeout_us * NS_PER_US,
+            probec_max=command.probec_max, wait_probe=command.wait_probe_us * tk.NS_PER_US,
+            wait_timeout=command.wait_timeout_us * tk.NS_PER_US,
             flowid_start=command.first_flowid)
         self.st = State(params, self._node_added if ptr_lookup is not None else None)
         self.start: int | None = None
@@ -78,7 +69,7 @@ class TracelbTask:
 
     # -- the Task protocol -------------------------------------------------
 
-    def match_keys(self) -> Iterator[MatchKey]:
+    def match_keys(self) -> Iterator[tk.MatchKey]:
         yield from match_keys(self.spec.method, self.spec.sport, self.dst)
 
     def next_action(self, now: int) -> Action:
@@ -98,7 +89,7 @@ class TracelbTask:
                 return Wait(st.wait_until)
             self._guard(mda.handle_timeout, st, now)
 
-    def probe_sent(self, probe: Probe, tx: int, error: Any = None) -> None:
+    def probe_sent(self, probe: tk.Probe, tx: int, error: Any = None) -> None:
         pending, self._pending = self._pending, None
         if pending is None or self.st.done:
             return
@@ -135,7 +126,7 @@ class TracelbTask:
         st = self.st
         nodes, links = graph_record(st.nodes, st.links)
         return Tracelb.build(
-            src=_addr(self.src), start=timeval(self.start or 0), probec=st.probec,
+            src=_addr(self.src), start=tk.timeval(self.start or 0), probec=st.probec,
             nodes=nodes, links=links, errmsg=st.errmsg, list=self.list, cycle=self.cycle,
             **command_fields(cmd))
 
@@ -150,7 +141,7 @@ class TracelbTask:
             return FINISHED
         p = tp.probe
         packet = build_probe(self.spec, st.id_next, p.flowid, p.ttl)
-        action = SendProbe(Probe(self.dst, packet, ident=st.id_next, via=self.via))
+        action = SendProbe(tk.Probe(self.dst, packet, ident=st.id_next, via=self.via))
         self._pending = (tp, action)
         return action
 
