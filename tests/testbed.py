@@ -5,8 +5,12 @@ on (see /work/shared/vectors/README.md), so results from scamperd can be
 compared hop for hop with what Debian's scamper sees::
 
     vp --1-- r1 --2-- r2 ==31== r3a ==41== r4 --5-- r5 --6 (mtu 1400)-- dst
-                        ==32== r3b ==42==       |
-                        ==33== r3c ==43==       +--7-- r6 --8 (mtu 1280)-- dst2
+              |         ==32== r3b ==42==       |
+              |         ==33== r3c ==43==       +--7-- r6 --8 (mtu 1280)-- dst2
+              |
+              +--102-- lb2 ==131== lb3a ==141== lb4 ==151== lb5a ==161== lb6 --107-- lbdst
+                           ==132== lb3b ==142==     ==152== lb5b ==162==
+                           ==133== lb3c ==143==
 
 Link N is 10.200.N.0/24 and fd00:200:N::/64; the node nearer the vantage
 point holds .1 / ::1 on it, the other .2 / ::2.  r2 splits traffic for
@@ -16,6 +20,12 @@ and port-unreachables always sourced from its loopback 10.200.99.4 /
 fd00:200:99::4.  r6 drops its own frag-needed / packet-too-big messages, so
 dst2 sits behind a PMTUD black hole.  dst and dst2 run an HTTP server on port
 80; port 81 is closed.
+
+The lb branch is a diamond for tracelb (MDA): lb2 splits three ways and lb4
+two ways, each router hashing with a seed of its own; lb4 and lb6, where
+branches rejoin, each answer from one address, so MDA sees a rejoining node.
+lbdst holds 100 addresses, one per concurrent tracelb.  tests/testbed_lb.py
+tells how, and computes the graph tracelb should find.
 
 Only stdlib: everything is done by running ``ip``, ``ethtool``, ``sysctl`` and
 ``nft``.  There are no default routes anywhere, so whatever a buggy prober
@@ -42,13 +52,27 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from tests.testbed_lb import (
+    LB_HOST,
+    LB_JOINS,
+    LB_LINKS,
+    LB_ROUTERS,
+    LB_SEED,
+    LbGraph,
+    lb_answers,
+    lb_dsts,
+    lb_graph,
+    lb_paths,
+    lb_sysctls,
+)
+
 PREFIX = "sdtb"
 
 # Nodes in build order.  Hosts have one link and a single aggregate route;
 # routers forward and get an explicit route for every net (see _routes).
-ROUTERS = ("r1", "r2", "r3a", "r3b", "r3c", "r4", "r5", "r6")
-HOSTS = ("vp", "dst", "dst2")
-NODES = ("vp", *ROUTERS, "dst", "dst2")
+ROUTERS = ("r1", "r2", "r3a", "r3b", "r3c", "r4", "r5", "r6", *LB_ROUTERS)
+HOSTS = ("vp", "dst", "dst2", LB_HOST)
+NODES = ("vp", *ROUTERS, "dst", "dst2", LB_HOST)
 
 # (near node, far node, link number, MTU).  The near node gets .1 / ::1.
 LINKS: tuple[tuple[str, str, int, int], ...] = (
@@ -64,6 +88,7 @@ LINKS: tuple[tuple[str, str, int, int], ...] = (
     ("r5", "dst", 6, 1400),
     ("r5", "r6", 7, 1500),
     ("r6", "dst2", 8, 1280),
+    *LB_LINKS,
 )
 
 OLD_ROUTER = "r4"
@@ -362,6 +387,9 @@ class Testbed:
       hops4, hops6 per TTL, the addresses a trace from vp to dst may see
       branches4, branches6   (hop 3, hop 4) address per ECMP branch
       mtu_last, mtu_blackhole   1400 and 1280
+      lb_dsts4, lb_dsts6   lbdst's addresses, behind the diamond (one per
+                   concurrent tracelb); lb_graph(dst) and lb_paths(dst)
+                   give what tracelb to one of them should report
     """
 
     __test__ = False  # a class named Test* must not be collected by pytest
@@ -371,11 +399,15 @@ class Testbed:
     tcp_open = 80
     tcp_closed = 81
 
-    def __init__(self, prefix: str = PREFIX, *, clean: bool = True) -> None:
+    def __init__(self, prefix: str = PREFIX, *, clean: bool = True,
+                 lb_seed: int | None = LB_SEED) -> None:
+        """``lb_seed`` fixes the diamond's ECMP hashes (tests/testbed_lb.py);
+        None draws them at random, for soak runs."""
         if not re.fullmatch(r"[a-z0-9]+", prefix):
             raise ValueError("prefix must be lower-case letters and digits")
         self.prefix = prefix
         self.clean = clean
+        self.lb_seed = secrets.randbits(32) if lb_seed is None else lb_seed
         self.created = int(time.time())
         # pid and creation time let a later run tell a crashed run's
         # leftovers from a live parallel run; the random part separates two
@@ -404,6 +436,7 @@ class Testbed:
         self.bh_dst4, self.bh_dst6 = net4(8, 2), net6(8, 2)
         self.old4, self.old6 = old.lo4, old.lo6
         self.old_addrs4, self.old_addrs6 = old.addrs4, old.addrs6
+        self.lb_dsts4, self.lb_dsts6 = lb_dsts(False), lb_dsts(True)
 
         # Addresses a trace vp -> dst sees per TTL (ICMP errors come from the
         # inbound interface).  On v6 hop 4 is picked by source address
@@ -418,6 +451,15 @@ class Testbed:
         self.hops6: list[list[str]] = [
             [net6(1, 2)], [net6(2, 2)], [b[0] for b in self.branches6],
             [b[1] for b in self.branches6], [net6(5, 2)], [self.dst6]]
+
+    def lb_graph(self, dst: str) -> LbGraph:
+        """The nodes and links tracelb from vp to ``dst`` (one of lb_dsts4 or
+        lb_dsts6) should report: the whole diamond."""
+        return lb_graph(":" in dst, dst)
+
+    def lb_paths(self, dst: str) -> list[LbGraph]:
+        """Each single path to ``dst`` through the diamond, as nodes and links."""
+        return lb_paths(":" in dst, dst)
 
     # --- running things -------------------------------------------------
 
@@ -524,6 +566,7 @@ class Testbed:
             values = dict(COMMON_SYSCTLS)
             if role in ROUTERS:
                 values.update(ROUTER_SYSCTLS)
+            values.update(lb_sysctls(role, self.lb_seed))
             self.exec(role, ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in values.items())])
 
         # 3. veth pairs, created with each end directly in its namespace so
@@ -553,6 +596,10 @@ class Testbed:
                     f"addr add {ifc.v6}/64 dev {ifc.name} nodad",
                     f"link set {ifc.name} up",
                 ]
+            if role == LB_HOST:  # more destinations on the same link
+                ifc = next(iter(node.ifaces.values()))
+                lines += [f"addr add {a}/24 dev {ifc.name}" for a in self.lb_dsts4[1:]]
+                lines += [f"addr add {a}/64 dev {ifc.name} nodad" for a in self.lb_dsts6[1:]]
             lines += self._route_lines(role, node, graph, nets)
             _run(["ip", "-n", node.ns, "-batch", "-"], input="\n".join(lines) + "\n")
 
@@ -620,6 +667,10 @@ class Testbed:
         lines = []
         for net, hops in sorted(_routes(graph, nets, role).items()):
             for fam, prefix in ((False, f"10.200.{net}.0/24"), (True, f"fd00:200:{net}::/64")):
+                if role in LB_JOINS:
+                    # a preferred source: ICMP errors leave from it (v4 with
+                    # inbound_ifaddr off; v6 takes it over the inbound iface)
+                    prefix += f" src {lb_answers(fam)[role]}"
                 vias = []
                 for nb in hops:
                     peer = self.nodes[nb].ifaces[role]
