@@ -27,6 +27,7 @@ from tests.testbed import (
     netns_unavailable_reason,
     owner_alive,
 )
+from tests.testbed_lb import lb_sysctls
 
 pytestmark = pytest.mark.netns
 
@@ -102,6 +103,13 @@ def test_build(testbed: Testbed) -> None:
                              "net.ipv6.fib_multipath_hash_policy", "net.ipv4.icmp_ratelimit",
                              "net.ipv6.icmp.ratelimit", "net.ipv4.ip_forward"]).stdout.split()
     assert r4 == ["1", "1", "1", "0", "0", "1"]
+    # the diamond's routers: a hash seed of their own, and one answering
+    # address at the joins (tests/testbed_lb.py)
+    for role in ("lb2", "lb4"):
+        want = lb_sysctls(role, testbed.lb_seed)
+        got = testbed.exec(role, ["sysctl", "-n", *want]).stdout.split()
+        assert [int(v, 0) for v in got] == [int(v, 0) for v in want.values()], role
+    assert lb_sysctls("lb4")["net.ipv4.icmp_errors_use_inbound_ifaddr"] == "0"
     assert testbed.nodes["r5"].ifaces["dst"].mtu == testbed.mtu_last == 1400
     assert testbed.nodes["r6"].ifaces["dst2"].mtu == testbed.mtu_blackhole == 1280
 

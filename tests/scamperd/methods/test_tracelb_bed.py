@@ -38,6 +38,7 @@ with the same flags) once it has tracelb, by dropping the skip mark below.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,8 @@ def tracelbs(request: pytest.FixtureRequest, testbed: Testbed,
     problem = lb_hashing_problem()
     if problem:
         pytest.skip(problem)
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to give the prober a PID namespace")
     runs = plan()
     tmp = tmp_path_factory.mktemp(f"tracelb-{prober}")
     cmds, out = tmp / "cmds", tmp / "out.warts"
