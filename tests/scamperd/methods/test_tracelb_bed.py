@@ -34,8 +34,8 @@ What was learned building it (more in tests/testbed_lb.py):
 * The diamond's routers answer every probe (no ICMP rate limit); nothing is
   lost at ~1,100 probes/s.
 
-The prober is a parameter: ``debian`` now; ``scamperd`` (its one-shot CLI
-with the same flags) once it has tracelb, by dropping the skip mark below.
+The prober is a parameter: Debian's scamper and scamperd's one-shot CLI,
+given the same flags, are held to the same rule.
 """
 
 from __future__ import annotations
@@ -70,11 +70,7 @@ PROBERS: dict[str, list[str]] = {
     "debian": [SCAMPER],
     "scamperd": [sys.executable, "-m", "scamperd"],
 }
-PROBER_PARAMS = [
-    "debian",
-    # the hook for scamperd's tracelb: drop the mark when it exists
-    pytest.param("scamperd", marks=pytest.mark.skip(reason="scamperd has no tracelb yet")),
-]
+PROBER_PARAMS = ["debian", "scamperd"]
 
 RUNS = 20
 OPTIONS = "-c 99 -W 15"
@@ -104,11 +100,21 @@ def command(uid: int, method: str, dst: str) -> str:
     return f"tracelb -P {method} {OPTIONS} -U {uid} {dst}"
 
 
+# each prober's batch, run once per session and shared by the tests below
+_BATCHES: dict[str, dict[Case, list[Tracelb]]] = {}
+
+
 @pytest.fixture(scope="module", params=PROBER_PARAMS)
 def tracelbs(request: pytest.FixtureRequest, testbed: Testbed,
              tmp_path_factory: pytest.TempPathFactory) -> dict[Case, list[Tracelb]]:
     """Every case's 20 records, from one run of the prober in the vp namespace."""
-    prober: str = request.param
+    return batch(request.param, testbed, tmp_path_factory)
+
+
+def batch(prober: str, testbed: Testbed,
+          tmp_path_factory: pytest.TempPathFactory) -> dict[Case, list[Tracelb]]:
+    if prober in _BATCHES:
+        return _BATCHES[prober]
     if prober == "debian" and not os.access(SCAMPER, os.X_OK):
         pytest.skip("Debian's scamper is not installed")
     problem = lb_hashing_problem()
@@ -134,6 +140,7 @@ def tracelbs(request: pytest.FixtureRequest, testbed: Testbed,
     for uid, (case, dst) in runs.items():
         assert str(records[uid].dst) == dst
         by_case[case].append(records[uid])
+    _BATCHES[prober] = by_case
     return by_case
 
 
@@ -173,6 +180,25 @@ def test_tracelb_bed_finds_the_diamond(tracelbs: dict[Case, list[Tracelb]], fami
     if method in ONE_PATH:
         # different destinations hash onto different paths: the diamond is there
         assert len(paths) > 1
+
+
+@pytest.mark.netns
+@pytest.mark.interop
+def test_tracelb_bed_scamperd_decides_as_debian(
+        testbed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Same source port, same flows, same hash seeds: the routers send each
+    prober's probes down the same branches, so scamperd, deciding as
+    scamper decides, finds the same graph with the same number of probes,
+    run for run."""
+    theirs = batch("debian", testbed, tmp_path_factory)
+    ours = batch("scamperd", testbed, tmp_path_factory)
+    diffs = []
+    for case in CASES:
+        for a, b in zip(ours[case], theirs[case], strict=True):
+            if (tracelb_graph(a), a.probec) != (tracelb_graph(b), b.probec):
+                diffs.append(f"{case} {a.dst}: scamperd {a.probec} probes, "
+                             f"debian {b.probec}: {_diff(tracelb_graph(a), tracelb_graph(b))}")
+    assert not diffs, "\n".join(diffs)
 
 
 # --- the graph helpers, without a test bed -------------------------------------
