@@ -39,23 +39,20 @@ class TracelbTask:
                  cycle: CycleInfo | None = None, ptr_lookup: tk.PtrLookup | None = None,
                  setup_error: str | None = None) -> None:
         self.cmd = command
-        self.dst = command.dst.packed
-        self.src = src
-        self.v6 = len(self.dst) == 16
-        self.list = list
-        self.cycle = cycle
-        self.ptr_lookup = ptr_lookup
-        self.spec = LbSpec(int(command.method), src, self.dst, command.sport, command.dport,
+        dst = command.dst.packed
+        self.spec = LbSpec(int(command.method), src, dst, command.sport, command.dport,
                            command.tos, command.payload_size)
+        self.listcycle = (list, cycle)  # the record's list and cycle
+        self.ptr_lookup = ptr_lookup
         # scamper sends the flow-by-source-port methods, and every method
         # towards a -r router, on the datalink
         self.via: bytes | None = None
         if command.rtr is not None:
             self.via = command.rtr.packed
         elif command.method in VARY_SPORT:
-            self.via = self.dst
+            self.via = dst
         params = Params(
-            dst=self.dst, firsthop=command.firsthop, attempts=command.attempts,
+            dst=dst, firsthop=command.firsthop, attempts=command.attempts,
             confidence=0 if command.confidence == 95 else 1, gaplimit=command.gaplimit,
             probec_max=command.probec_max, wait_probe=command.wait_probe_us * tk.NS_PER_US,
             wait_timeout=command.wait_timeout_us * tk.NS_PER_US,
@@ -70,7 +67,7 @@ class TracelbTask:
     # -- the Task protocol -------------------------------------------------
 
     def match_keys(self) -> Iterator[tk.MatchKey]:
-        yield from match_keys(self.spec.method, self.spec.sport, self.dst)
+        yield from match_keys(self.spec.method, self.spec.sport, self.spec.dst)
 
     def next_action(self, now: int) -> Action:
         st = self.st
@@ -126,8 +123,9 @@ class TracelbTask:
         st = self.st
         nodes, links = graph_record(st.nodes, st.links)
         return Tracelb.build(
-            src=_addr(self.src), start=tk.timeval(self.start or 0), probec=st.probec,
-            nodes=nodes, links=links, errmsg=st.errmsg, list=self.list, cycle=self.cycle,
+            src=_addr(self.spec.src), start=tk.timeval(self.start or 0), probec=st.probec,
+            nodes=nodes, links=links, errmsg=st.errmsg, list=self.listcycle[0],
+            cycle=self.listcycle[1],
             **command_fields(cmd))
 
     # -- inside ----------------------------------------------------------------
@@ -141,7 +139,7 @@ class TracelbTask:
             return FINISHED
         p = tp.probe
         packet = build_probe(self.spec, st.id_next, p.flowid, p.ttl)
-        action = SendProbe(tk.Probe(self.dst, packet, ident=st.id_next, via=self.via))
+        action = SendProbe(tk.Probe(self.spec.dst, packet, ident=st.id_next, via=self.via))
         self._pending = (tp, action)
         return action
 
