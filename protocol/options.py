@@ -71,6 +71,21 @@ def integer(spec: OptionSpec, param: str) -> object:
     return value
 
 
+def ranged(message: str) -> Convert:
+    """:func:`integer`'s check (strtoll base 0, then lo..hi; either bound may
+    be None) for commands that word the failure their own way, as dealias
+    does (``fudge must be within 1-65535``, ``userid must be >= 0``)."""
+
+    def convert(spec: OptionSpec, param: str) -> object:
+        value = tollong(param)
+        if (value is None or (spec.lo is not None and value < spec.lo)
+                or (spec.hi is not None and value > spec.hi)):
+            raise OptionError(message)
+        return value
+
+    return convert
+
+
 def text(spec: OptionSpec, param: str) -> object:
     """The parameter as given (checked later by the command)."""
     return param
