@@ -21,6 +21,13 @@ from .commands import (
     parse_command,
     register,
 )
+from .commands.dealias import (
+    DEALIAS_OPTIONS,
+    DealiasCommand,
+    DealiasMethod,
+    Probedef,
+    ProbedefMethod,
+)
 from .commands.ping import PING_OPTIONS, PingCommand, PingFlag, PingMethod
 from .commands.trace import TRACE_OPTIONS, TraceCommand, TraceFlag, TraceMethod
 from .commands.tracelb import TRACELB_OPTIONS, TracelbCommand, TracelbFlag, TracelbMethod
@@ -75,4 +82,5 @@ __all__ = [
     "parse_options", "register", "replies", "uudecode", "uuencode", "uuencoded_length",
     "TRACE_OPTIONS", "TraceCommand", "TraceFlag", "TraceMethod",
     "TRACELB_OPTIONS", "TracelbCommand", "TracelbFlag", "TracelbMethod",
+    "DEALIAS_OPTIONS", "DealiasCommand", "DealiasMethod", "Probedef", "ProbedefMethod",
 ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from ..cstrings import WHITESPACE
 from ..errors import CommandError
 from .base import CommandContext
+from .dealias import DealiasCommand, parse_dealias
 from .ping import PingCommand, parse_ping
 from .trace import TraceCommand, parse_trace
 from .tracelb import TracelbCommand, parse_tracelb
@@ -27,13 +28,14 @@ MEASUREMENTS = ("trace", "ping", "tracelb", "dealias", "neighbourdisc", "tbit", 
                 "sniff", "host", "http", "udpprobe", "owamp")
 
 # The union of command dataclasses grows as grammars are added.
-MeasurementCommand = PingCommand | TraceCommand | TracelbCommand
+MeasurementCommand = PingCommand | TraceCommand | TracelbCommand | DealiasCommand
 Grammar = Callable[[str, CommandContext], MeasurementCommand]
 
 GRAMMARS: dict[str, Grammar] = {
     "ping": parse_ping,
     "trace": parse_trace,
     "tracelb": parse_tracelb,
+    "dealias": parse_dealias,
 }
 
 
@@ -69,6 +71,7 @@ __all__ = [
     "MEASUREMENTS",
     "CommandContext",
     "CommandError",
+    "DealiasCommand",
     "Grammar",
     "MeasurementCommand",
     "PingCommand",
