@@ -25,10 +25,12 @@ for a measurement it was built without.
 
 from __future__ import annotations
 
+from protocol.commands.dealias import DealiasCommand
 from protocol.commands.ping import PingCommand
 from protocol.commands.trace import TraceCommand
 from protocol.commands.tracelb import TracelbCommand
 
+from .dealias import METHOD as DEALIAS
 from .ping import METHOD as PING
 from .registry import FailedRecord, Method, MethodFactory
 from .trace import METHOD as TRACE
@@ -38,6 +40,7 @@ METHODS: dict[type, Method] = {
     PingCommand: PING,
     TraceCommand: TRACE,
     TracelbCommand: TRACELB,
+    DealiasCommand: DEALIAS,
 }
 
 

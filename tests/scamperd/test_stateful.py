@@ -106,8 +106,7 @@ FATAL_REASONS = ("invalid character in line", "line too long")
 GARBAGE = (
     "frobnicate", "ping", "ping -c", "trace -Z", "ping -c 1 not-an-address",
     "ping -c 1 -P bogus 127.0.0.1", "trace -q 99 127.0.0.1", "tracelb -c 50 127.0.0.1",
-    # dealias parses but has no method ("dealias disabled"); the second is malformed.
-    "dealias -m mercator 127.0.0.1", "dealias -m ally 127.0.0.1",
+    "dealias -m mercator -q 9 127.0.0.1", "dealias -m ally 127.0.0.1",
     "halt", "halt x", "halt 0", "halt 4294967296", "attach", "attach format json",
     "get version", "exit", "help", "DONE ", " done", "done please", "ping\x00 127.0.0.1",
     "~" + "x" * 300,

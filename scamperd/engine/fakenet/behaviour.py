@@ -64,10 +64,29 @@ class Random:
         return self.rng.randrange(0x10000)
 
 
+class ByteSwapped(Counter):
+    """One counter, written in host (little-endian) order, as some routers
+    do: ally's byte-swapped test must still see one sequence."""
+
+    def next(self) -> int:
+        v = super().next()
+        return ((v & 0xFF) << 8) | (v >> 8)
+
+
+class Wrapping(Counter):
+    """One counter that starts just short of 65535, so every series wraps."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.value = 0xFFFF - 3
+
+
 IPID: dict[str, Callable[[random.Random], IpidSource]] = {
     "counter": Counter,
     "zero": Zero,
     "random": Random,
+    "byteswap": ByteSwapped,
+    "wrap": Wrapping,
 }
 
 

@@ -243,6 +243,6 @@ class FakeNetwork:
             return []
         pmtu = st.pmtu.get(v.src)
         if pmtu is None or len(out) <= pmtu:
-            return [(delay, out, ())]
+            return [(delay, out, ())] * (2 if node.duplicate else 1)
         ident = st.frag_id.randrange(1 << 32) if v.v6 else 0  # IPv4 keeps its IP-ID
         return [(delay, out, tuple(forge.fragments(out, pmtu, ident)))]

@@ -54,6 +54,7 @@ class Node:
     mtu: int = 1500          # MTU of the link into it
     loss: float = 0.0        # share of probes lost on the link into it
     tcp_open: tuple[int, ...] = (80,)  # as a destination: ports that answer a SYN
+    duplicate: bool = False  # as a destination: every answer arrives twice
 
     def addrs(self) -> list[str]:
         return [a for addrs in self.ifaces.values() for a in addrs]
