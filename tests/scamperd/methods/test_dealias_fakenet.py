@@ -120,3 +120,41 @@ async def test_dealias_fakenet_radargun_records_every_round(
     assert (rec.result or 0) == NONE and len(rec.probes) == 16
     assert [p.seq or 0 for p in rec.probes] == [r for r in range(4) for _ in range(4)]
     assert all(len(p.replies) == 1 for p in rec.probes)
+
+
+async def test_dealias_fakenet_midarest_rounds_keep_each_address_evenly_spaced(
+        autojump_clock: trio.testing.MockClock) -> None:
+    # two definitions at each of three addresses: six probes a round, each
+    # address probed every third slot, in a per-round shuffle of its own
+    addrs = " ".join(pair("old") + pair("other")[:1])
+    task = await dealias(f"dealias -m midarest -q 3 -W 100 -p '-P icmp-echo' "
+                         f"-p '-P icmp-echo -c 5' {addrs}")
+    rec = task.result()
+    assert (rec.result or 0) == NONE and len(rec.probes) == 18
+    data = rec.data
+    for r in range(3):
+        rnd = rec.probes[6 * r:6 * (r + 1)]
+        assert [p.seq or 0 for p in rnd] == [r] * 6
+        dsts = [str(data.probedefs[p.def_index].dst) for p in rnd]  # type: ignore[union-attr]
+        assert dsts == dsts[:3] * 2 and len(set(dsts[:3])) == 3
+        assert sorted(p.def_index for p in rnd) == list(range(6))
+    assert all(len(p.replies) == 1 for p in rec.probes)
+
+
+async def test_dealias_fakenet_midardisc_follows_its_schedule(
+        autojump_clock: trio.testing.MockClock) -> None:
+    a, b = pair("old")
+    task = await dealias(f"dealias -m midardisc -S 0:0:1 -S 1:0:1 -S 2:1:1 "
+                         f"{PROBE.format(a)} {PROBE.format(b)}")
+    rec = task.result()
+    assert (rec.result or 0) == NONE
+    start = rec.start
+    assert start is not None
+    offsets = [(p.tx.sec - start.sec) + (p.tx.usec - start.usec) / 1e6  # type: ignore[union-attr]
+               for p in rec.probes]
+    # each round's probes go out from its start, the last round's as long as
+    # the one before
+    rounds = [p.seq or 0 for p in rec.probes]
+    assert rounds == sorted(rounds) and set(rounds) == {0, 1, 2}
+    for p, off in zip(rec.probes, offsets, strict=True):
+        assert (p.seq or 0) <= off < (p.seq or 0) + 1
