@@ -80,6 +80,13 @@ class _NodeState:
         # and its IPv6 fragment identifications
         self.pmtu: dict[bytes, int] = {}
         self.frag_id = seeded(seed, node.name, "fragid")
+        self.frag_counter = self.frag_id.randrange(1 << 32) if node.fragid == "counter" else None
+
+    def next_frag_id(self) -> int:
+        if self.frag_counter is None:
+            return self.frag_id.randrange(1 << 32)
+        self.frag_counter = (self.frag_counter + 1) & 0xFFFFFFFF
+        return self.frag_counter
 
 
 def _packed(addr: str) -> bytes:
@@ -244,5 +251,5 @@ class FakeNetwork:
         pmtu = st.pmtu.get(v.src)
         if pmtu is None or len(out) <= pmtu:
             return [(delay, out, ())] * (2 if node.duplicate else 1)
-        ident = st.frag_id.randrange(1 << 32) if v.v6 else 0  # IPv4 keeps its IP-ID
+        ident = st.next_frag_id() if v.v6 else 0  # IPv4 keeps its IP-ID
         return [(delay, out, tuple(forge.fragments(out, pmtu, ident)))]

@@ -55,6 +55,9 @@ class Node:
     loss: float = 0.0        # share of probes lost on the link into it
     tcp_open: tuple[int, ...] = (80,)  # as a destination: ports that answer a SYN
     duplicate: bool = False  # as a destination: every answer arrives twice
+    # IPv6 fragment ids: "random" per packet (Linux since 5.13), or
+    # "counter", one shared counter (older kernels; what speedtrap needs)
+    fragid: str = "random"
 
     def addrs(self) -> list[str]:
         return [a for addrs in self.ifaces.values() for a in addrs]

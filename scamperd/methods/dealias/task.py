@@ -123,6 +123,10 @@ class DealiasTask:
         st = self.st
         if st.done or not st.probes:
             return
+        if self.dl and not reply.dl and reply.proto != P.IPPROTO_TCP:
+            # with a pseudo-MTU scamper reads replies on the datalink only,
+            # where a fragmented one shows its fragment id
+            return
         found = self._match(reply)
         if found is None:
             return
@@ -145,10 +149,7 @@ class DealiasTask:
         via = None
         if st.ptbq:
             d, quote = st.ptbq.pop(0)
-            pkt = P.build_ip(d.src, d.dst, P.IPPROTO_ICMPV6 if len(d.dst) == 16 else
-                             P.IPPROTO_ICMP,
-                             P.build_icmp_ptb(d.src, d.dst, d.pd.mtu, quote[:PTB_QUOTE_MAX]),
-                             ttl=255)
+            pkt = P.build_icmp_ptb(d.src, d.dst, d.pd.mtu, quote[:PTB_QUOTE_MAX])
             action = SendProbe(tk.Probe(d.dst, pkt, ident="ptb", via=d.dst if self.dl else None))
             self._pending = (None, action)
             return action

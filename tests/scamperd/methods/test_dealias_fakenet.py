@@ -158,3 +158,28 @@ async def test_dealias_fakenet_midardisc_follows_its_schedule(
     assert rounds == sorted(rounds) and set(rounds) == {0, 1, 2}
     for p, off in zip(rec.probes, offsets, strict=True):
         assert (p.seq or 0) <= off < (p.seq or 0) + 1
+
+
+def v6_net(fragid: str) -> Topology:
+    nodes = {"r1": Node("r1", {"vp": ("2001:db8:1::1",)}, delay_us=100),
+             "old6": Node("old6", {"lo": ("2001:db8:6::1", "2001:db8:6::2")}, delay_us=100,
+                          fragid=fragid)}
+    ifaces, lo_routes = loopback((Iface("eth0", 2, 1500, ("2001:db8::1",)),))
+    routes = (*lo_routes, Route("2001:db8:6::/48", (("r1",),), hosts=False))
+    return Topology(ifaces, nodes, routes, seed=5)
+
+
+@pytest.mark.parametrize(("fragid", "verdict"), [("counter", ALIASES), ("random", NOTALIASES)])
+async def test_dealias_fakenet_ipv6_fragment_ids_speedtrap(
+        autojump_clock: trio.testing.MockClock, fragid: str, verdict: int) -> None:
+    """-M: replies too big for the pseudo-MTU draw a packet too big; the
+    host then fragments its replies, and their 32-bit fragment ids are the
+    series ally tests (what sc_speedtrap relies on)."""
+    defs = " ".join(f"-p '-P icmp-echo -s 1300 -M 1280 -i 2001:db8:6::{i}'" for i in (1, 2))
+    task = await dealias(f"{ALLY} {defs}", v6_net(fragid))
+    rec = task.result()
+    assert (rec.result or 0) == verdict
+    # the probes before the packet too big are dropped from the record; the
+    # rest carry fragment ids (random ones end it at the first pair)
+    assert len(rec.probes) == (8 if verdict == ALIASES else 2)
+    assert all(r.ipid32 is not None for p in rec.probes for r in p.replies)
