@@ -9,8 +9,11 @@ compared hop for hop with what Debian's scamper sees::
               |         ==33== r3c ==43==       +--7-- r6 --8 (mtu 1280)-- dst2
               |
               +--102-- lb2 ==131== lb3a ==141== lb4 ==151== lb5a ==161== lb6 --107-- lbdst
-                           ==132== lb3b ==142==     ==152== lb5b ==162==
-                           ==133== lb3c ==143==
+              |            ==132== lb3b ==142==     ==152== lb5b ==162==
+              |            ==133== lb3c ==143==
+              |
+              +--201-- al1 --202 (/31)-- al2 --204-- alh2
+                        +----203 (/30)-- al3 --205-- alh3
 
 Link N is 10.200.N.0/24 and fd00:200:N::/64; the node nearer the vantage
 point holds .1 / ::1 on it, the other .2 / ::2.  r2 splits traffic for
@@ -26,6 +29,10 @@ two ways, each router hashing with a seed of its own; lb4 and lb6, where
 branches rejoin, each answer from one address, so MDA sees a rejoining node.
 lbdst holds 100 addresses, one per concurrent tracelb.  tests/testbed_lb.py
 tells how, and computes the graph tracelb should find.
+
+The al branch is a corner for alias resolution: al1 and al2 are old routers
+(counters of their own), al3 a stock one; tests/testbed_alias.py tells how,
+and which addresses are aliases.
 
 Only stdlib: everything is done by running ``ip``, ``ethtool``, ``sysctl`` and
 ``nft``.  There are no default routes anywhere, so whatever a buggy prober
@@ -52,6 +59,17 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from tests.testbed_alias import (
+    AL_HOSTS,
+    AL_LINKS,
+    AL_OLD,
+    AL_ROUTERS,
+    AliasTruth,
+    al_fixed,
+    alias_truth,
+    link_hosts4,
+    old_router_nft,
+)
 from tests.testbed_lb import (
     LB_HOST,
     LB_JOINS,
@@ -70,9 +88,9 @@ PREFIX = "sdtb"
 
 # Nodes in build order.  Hosts have one link and a single aggregate route;
 # routers forward and get an explicit route for every net (see _routes).
-ROUTERS = ("r1", "r2", "r3a", "r3b", "r3c", "r4", "r5", "r6", *LB_ROUTERS)
-HOSTS = ("vp", "dst", "dst2", LB_HOST)
-NODES = ("vp", *ROUTERS, "dst", "dst2", LB_HOST)
+ROUTERS = ("r1", "r2", "r3a", "r3b", "r3c", "r4", "r5", "r6", *LB_ROUTERS, *AL_ROUTERS)
+HOSTS = ("vp", "dst", "dst2", LB_HOST, *AL_HOSTS)
+NODES = ("vp", *ROUTERS, "dst", "dst2", LB_HOST, *AL_HOSTS)
 
 # (near node, far node, link number, MTU).  The near node gets .1 / ::1.
 LINKS: tuple[tuple[str, str, int, int], ...] = (
@@ -89,6 +107,7 @@ LINKS: tuple[tuple[str, str, int, int], ...] = (
     ("r5", "r6", 7, 1500),
     ("r6", "dst2", 8, 1280),
     *LB_LINKS,
+    *AL_LINKS,
 )
 
 OLD_ROUTER = "r4"
@@ -129,20 +148,6 @@ ROUTER_SYSCTLS: dict[str, str] = {
     "net.ipv6.conf.all.forwarding": "1",
 }
 
-OLD_ROUTER_NFT = """\
-table inet scamperd_oldrouter {
-    chain output {
-        type filter hook output priority 0; policy accept;
-        # mercator: every port-unreachable comes from the loopback address
-        icmp type destination-unreachable icmp code port-unreachable ip saddr set %(lo4)s
-        icmpv6 type destination-unreachable icmpv6 code port-unreachable ip6 saddr set %(lo6)s
-        # ally/radargun: one shared, incrementing IP-ID for everything it
-        # sends.  nftables 1.0.6 writes 0 without the "<< 16".
-        ip id set numgen inc mod 65536 << 16
-    }
-}
-"""
-
 BLACKHOLE_NFT = """\
 table inet scamperd_blackhole {
     chain output {
@@ -175,6 +180,7 @@ class Iface:
     v6: str
     peer: str  # the node at the other end
     mtu: int
+    plen4: int = 24  # a /31 or /30 in the alias corner (tests/testbed_alias.py)
 
 
 @dataclass
@@ -390,6 +396,8 @@ class Testbed:
       lb_dsts4, lb_dsts6   lbdst's addresses, behind the diamond (one per
                    concurrent tracelb); lb_graph(dst) and lb_paths(dst)
                    give what tracelb to one of them should report
+      alias4, alias6   the alias corner's ground truth (AliasTruth: which
+                   candidate addresses are aliases; tests/testbed_alias.py)
     """
 
     __test__ = False  # a class named Test* must not be collected by pytest
@@ -422,10 +430,11 @@ class Testbed:
         self.teardown_seconds = 0.0
 
         for near, far, link, mtu in LINKS:
+            h1, h2, plen = link_hosts4(link)
             self.nodes[near].ifaces[far] = Iface(
-                f"e-{far}", link, net4(link, 1), net6(link, 1), far, mtu)
+                f"e-{far}", link, net4(link, h1), net6(link, 1), far, mtu, plen)
             self.nodes[far].ifaces[near] = Iface(
-                f"e-{near}", link, net4(link, 2), net6(link, 2), near, mtu)
+                f"e-{near}", link, net4(link, h2), net6(link, 2), near, mtu, plen)
         old = self.nodes[OLD_ROUTER]
         old.lo4, old.lo6 = net4(LOOPBACK_NET, 4), net6(LOOPBACK_NET, 4)
 
@@ -437,6 +446,8 @@ class Testbed:
         self.old4, self.old6 = old.lo4, old.lo6
         self.old_addrs4, self.old_addrs6 = old.addrs4, old.addrs6
         self.lb_dsts4, self.lb_dsts6 = lb_dsts(False), lb_dsts(True)
+        self.alias4: AliasTruth = alias_truth(False)
+        self.alias6: AliasTruth = alias_truth(True)
 
         # Addresses a trace vp -> dst sees per TTL (ICMP errors come from the
         # inbound interface).  On v6 hop 4 is picked by source address
@@ -592,7 +603,7 @@ class Testbed:
             for ifc in node.ifaces.values():
                 lines += [
                     f"link set {ifc.name} mtu {ifc.mtu}",
-                    f"addr add {ifc.v4}/24 dev {ifc.name}",
+                    f"addr add {ifc.v4}/{ifc.plen4} dev {ifc.name}",
                     f"addr add {ifc.v6}/64 dev {ifc.name} nodad",
                     f"link set {ifc.name} up",
                 ]
@@ -609,8 +620,10 @@ class Testbed:
             script = "; ".join(f"ethtool -K {i.name} tx off >/dev/null"
                                for i in node.ifaces.values())
             self.exec(role, ["sh", "-ec", script])
-        lo = {"lo4": self.old4, "lo6": self.old6}
-        self.exec(OLD_ROUTER, ["nft", "-f", "-"], input=OLD_ROUTER_NFT % lo)
+        self.exec(OLD_ROUTER, ["nft", "-f", "-"], input=old_router_nft(self.old4, self.old6))
+        for role, (offset, _) in AL_OLD.items():
+            nft = old_router_nft(al_fixed(role, False), al_fixed(role, True), offset)
+            self.exec(role, ["nft", "-f", "-"], input=nft)
         self.exec(BLACKHOLE_ROUTER, ["nft", "-f", "-"], input=BLACKHOLE_NFT)
 
         # 6. HTTP servers on port 80 of each destination (v4 and v6: binding
