@@ -325,8 +325,13 @@ class Midarest(Rounds):
 
 
 class Midardisc(Method):
-    """Round i probes definitions begin..end-1 spread evenly from the
-    round's start (the schedule's offsets from the measurement's start)."""
+    """Round i probes definitions begin..end (inclusive, as scamper's
+    schedule arithmetic has it) spread evenly from the round's start (the
+    schedule's offsets from the measurement's start).
+
+    scamper's parser accepts ``end`` equal to the number of definitions, and
+    its prober then reads one definition past its array; here a round ends
+    at the last definition instead."""
 
     def __init__(self, params: Any, st: State) -> None:
         super().__init__(params, st)
@@ -335,22 +340,27 @@ class Midardisc(Method):
 
     def _span(self, r: Any, length: int) -> int:
         """When the round's last probe is due, after its first."""
-        if r.begin < r.end:
-            return length // (r.end - r.begin + 1) * (r.end - r.begin)
+        end = self._end(r)
+        if r.begin < end:
+            return length // (end - r.begin + 1) * (end - r.begin)
         return 0
+
+    def _end(self, r: Any) -> int:
+        return min(r.end, len(self.st.defs) - 1)
 
     def postprobe(self) -> None:
         st = self.st
         sched = self.p.sched
         r = sched[st.round]
+        end = self._end(r)
         if st.probe == 0 and st.round == 0:
             self.finish_at = self.start + self._span(r, sched[1].start_us * NS_PER_US)
-        if st.probe < r.end:
+        if st.probe < end:
             st.probe += 1
             if st.last_tx >= self.finish_at:
                 st.next_tx = st.last_tx
-            elif st.probe < r.end:
-                st.next_tx = st.last_tx + (self.finish_at - st.last_tx) // (r.end - st.probe + 1)
+            elif st.probe < end:
+                st.next_tx = st.last_tx + (self.finish_at - st.last_tx) // (end - st.probe + 1)
             else:
                 st.next_tx = self.finish_at
             return

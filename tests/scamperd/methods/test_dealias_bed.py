@@ -65,13 +65,12 @@ PROBERS: dict[str, list[str]] = {
     "debian": [SCAMPER],
     "scamperd": [sys.executable, "-m", "scamperd"],
 }
-NO_DEALIAS = pytest.mark.skip(reason="scamperd has no dealias yet")
-PROBER_PARAMS = ["debian", pytest.param("scamperd", marks=NO_DEALIAS)]
+PROBER_PARAMS = ["debian", "scamperd"]
 # Methods Debian's scamper 20211212 does not have: scamperd alone runs them.
 MIDAR_PARAMS = [
     pytest.param("debian", marks=pytest.mark.skip(reason="Debian's scamper 20211212 "
                                                          "has no midarest or midardisc")),
-    pytest.param("scamperd", marks=NO_DEALIAS),
+    "scamperd",
 ]
 PPS = 1000
 
@@ -259,7 +258,6 @@ def test_dealias_bed_midar(testbed: Testbed, midar_prober: str, method: str,
 
 @pytest.mark.netns
 @pytest.mark.interop
-@NO_DEALIAS
 @pytest.mark.parametrize("method", ["mercator", "ally", "bump", "prefixscan", "radargun"])
 def test_dealias_bed_scamperd_decides_as_debian(
         testbed: Testbed, tmp_path_factory: pytest.TempPathFactory, method: str) -> None:
