@@ -66,6 +66,7 @@ from .events import (
     Shutdown,
     ShutdownMode,
     SourceList,
+    StatsRequest,
 )
 from .options import ArgType, OptionSpec, ParsedOptions, parse_options
 from .uu import uudecode, uuencode, uuencoded_length
@@ -78,8 +79,9 @@ __all__ = [
     "MeasurementCommand", "More", "Ok", "OkId", "OptionSpec", "ParsedOptions", "PingCommand",
     "PingFlag", "PingMethod", "ProtocolError", "RemoteAdd", "RemoteDelete", "RemoteList",
     "RemoteProtocolError", "Sentinel", "ServerEvent", "ServerInput", "Set", "SetKey",
-    "Shutdown", "ShutdownMode", "SourceList", "State", "command_word", "parse_command",
-    "parse_options", "register", "replies", "uudecode", "uuencode", "uuencoded_length",
+    "Shutdown", "ShutdownMode", "SourceList", "State", "StatsRequest", "command_word",
+    "parse_command", "parse_options", "register", "replies", "uudecode", "uuencode",
+    "uuencoded_length",
     "TRACE_OPTIONS", "TraceCommand", "TraceFlag", "TraceMethod",
     "TRACELB_OPTIONS", "TracelbCommand", "TracelbFlag", "TracelbMethod",
     "DEALIAS_OPTIONS", "DealiasCommand", "DealiasMethod", "Probedef", "ProbedefMethod",

@@ -129,6 +129,12 @@ class Help:
 
 
 @dataclass(frozen=True)
+class StatsRequest:
+    """``stats`` (scamperd's, not scamper's): the prober's counters, one
+    ``OK stats key=value ...`` line (see :func:`protocol.replies.stats`)."""
+
+
+@dataclass(frozen=True)
 class Exit:
     """``exit``: scamper closes the connection at once, without a reply."""
 
@@ -201,7 +207,7 @@ class Eof:
 
 
 ClientEvent = (Attach | Command | Halt | Done | Get | Set | Help | Exit | Shutdown | SourceList
-               | LssClear | RemoteAdd | RemoteDelete | RemoteList)
+               | LssClear | RemoteAdd | RemoteDelete | RemoteList | StatsRequest)
 ServerInput = ClientEvent | ProtocolError | Eof
 
 

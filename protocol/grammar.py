@@ -47,6 +47,7 @@ from .events import (
     Shutdown,
     ShutdownMode,
     SourceList,
+    StatsRequest,
 )
 
 # attach takes up to 7 key/value pairs (params[14] in command_attach).
@@ -258,6 +259,8 @@ INTERACTIVE_COMMANDS: dict[str, Handler] = {
     "set": _set,
     "shutdown": _shutdown,
     "source": _source,
+    "stats": lambda rest: StatsRequest() if not (rest or "").strip() else ProtocolError(
+        "usage: stats"),
 }
 
 

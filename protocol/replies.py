@@ -31,6 +31,22 @@ def get_value(what: GetKey, value: str | int | None) -> Ok:
     return Ok(f"{what} {value}")
 
 
+# The counters ``stats`` reports, in the order it reports them.
+STATS_KEYS = ("probes", "replies", "pps", "target-pps", "slots-skipped", "kernel-drops",
+              "malformed", "send-errors", "tasks-queued", "tasks-active")
+
+
+def stats(values: dict[str, int | float]) -> Ok:
+    """``OK stats probes=N replies=N pps=X ...``: one line, every key of
+    STATS_KEYS, so a client reads it like any ``OK``.  ``pps`` is the rate
+    achieved from the first probe to the latest; ``slots-skipped`` the send
+    slots given up when the prober fell behind ``target-pps``;
+    ``kernel-drops`` the replies the host dropped for want of buffer space."""
+    def fmt(v: int | float) -> str:
+        return f"{v:.1f}" if isinstance(v, float) else str(v)
+    return Ok("stats " + " ".join(f"{k}={fmt(values[k])}" for k in STATS_KEYS))
+
+
 def window_value(in_use: int, maximum: int) -> str:
     """The value of ``get window``: tasks in use / window size (0 = no limit)."""
     return f"{in_use}/{maximum}"

@@ -185,6 +185,11 @@ async def _oneshot(config: Config, commands: list[Any], out: Output,
         finish()
         await server.stop.wait()
         progress.close()
+    # the host could not keep up: say so rather than leave results that
+    # look like loss (issue 11)
+    overload = engine.overloaded()
+    if overload is not None:
+        print(f"scamperd: {overload}", file=sys.stderr)
     # An interrupted run writes no cycle-stop: the cycle did not complete,
     # and scamper killed mid-run leaves none either.  Every record written so
     # far is whole (Output flushes each), so the file reads as it stands.

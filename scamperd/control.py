@@ -91,6 +91,7 @@ from protocol import (
     Shutdown,
     SourceList,
     State,
+    StatsRequest,
     command_word,
     parse_command,
     replies,
@@ -318,6 +319,9 @@ class ClientSession:
         }
         self.emit(replies.get_value(what, values[what]))
 
+    def on_stats(self, ev: StatsRequest) -> None:
+        self.emit(replies.stats(self.server.stats_values()))
+
     def on_set(self, ev: Set) -> None:
         what, value = ev.what, ev.value
         srv = self.server
@@ -527,6 +531,7 @@ HANDLERS: dict[type, Callable[[ClientSession, Any], None]] = {
     Set: ClientSession.on_set,
     Shutdown: ClientSession.on_shutdown,
     SourceList: ClientSession.on_source_list,
+    StatsRequest: ClientSession.on_stats,
 }
 
 

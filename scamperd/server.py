@@ -62,6 +62,10 @@ class Server:
         self.exit_when_done = not config.control
         self.stop = trio.Event()
 
+    def stats_values(self) -> dict[str, int | float]:
+        """The engine's counters for ``stats``, with the commands waiting."""
+        return self.engine.counters(sum(src.waiting for src in self.sources.sources))
+
     # -- the exit rule of scamper's main loop --------------------------------
 
     def busy(self) -> bool:

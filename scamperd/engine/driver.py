@@ -33,7 +33,7 @@ from .dns import Resolver
 from .io import RawIO
 from .packetio import PacketIO, Receiver
 from .packets import IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Reply
-from .scheduler import Scheduler, reply_keys
+from .scheduler import Scheduler, achieved_pps, reply_keys
 from .task import MatchKey, Network
 
 
@@ -46,7 +46,7 @@ class Engine:
         self.clock = self.io.clock
         self.net: Network = self.io.net  # the Host's network facts
         self.sched = Scheduler(send=self.io.send, on_finished=self._finished,
-                               pps=pps, window=window)
+                               pps=pps, window=window, drain=self.io.drain)
         self._wake = trio.Event()
         # When the driver means to wake next (epoch ns; None: not until poked),
         # so a reply wakes it only when it makes something due sooner.
@@ -117,6 +117,28 @@ class Engine:
         planned = self._planned
         if t is not None and (planned is None or t < planned):
             self._wake.set()
+
+    def counters(self, queued: int = 0) -> dict[str, int | float]:
+        """What ``stats`` reports (protocol.replies.STATS_KEYS): probes and
+        replies, the rate achieved against the rate asked for, what was
+        given up or lost, and the tasks waiting (``queued``, the caller's
+        count) and running."""
+        st = self.sched.stats
+        return {"probes": st.probes_sent, "replies": st.replies,
+                "pps": achieved_pps(st), "target-pps": self.sched.pps,
+                "slots-skipped": st.slots_skipped, "kernel-drops": self.io.kernel_drops,
+                "malformed": self.io.malformed, "send-errors": st.send_errors,
+                "tasks-queued": queued, "tasks-active": self.sched.active}
+
+    def overloaded(self) -> str | None:
+        """Why the rate asked for was not held or replies were lost (None:
+        neither), in words for a one-shot run's stderr."""
+        c = self.counters()
+        if not c["slots-skipped"] and not c["kernel-drops"]:
+            return None
+        return (f"could not hold -p {c['target-pps']}: {c['probes']} probes at "
+                f"{c['pps']:.0f} pps, {c['slots-skipped']} send slots skipped, "
+                f"{c['kernel-drops']} replies dropped by the kernel")
 
     def poke(self) -> None:
         """Something changed (a new command, a halt): run the scheduler soon."""

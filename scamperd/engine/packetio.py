@@ -105,6 +105,11 @@ class PacketIO(Protocol):
     malformed: int
 
     @property
+    def kernel_drops(self) -> int:
+        """Replies lost in the host for want of receive buffer space."""
+        ...
+
+    @property
     def net(self) -> Network:
         """The facts of the network it sends into (the Host's ``net``)."""
         ...

@@ -59,9 +59,29 @@ IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 
 TIMESPEC = struct.Struct("@qq")
 INT = struct.Struct("@i")
+UINT = struct.Struct("@I")
 _DRAIN = 512  # packets read per wakeup before yielding to other tasks
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+# Receive buffers: 50,000 replies a second for ~0.5 s of our being busy.
+# SO_RCVBUF is capped by net.core.rmem_max (208 KiB by default: ~40 ms of
+# replies at 50,000 pps); as root SO_RCVBUFFORCE is not.
+RCVBUF = 16 << 20
 _RECV_SIZE = 65535
 ANC_SIZE = 256
+
+
+def _rcvbuf(s: socket.socket) -> None:
+    """Size ``s``'s receive buffer for the rate (see RCVBUF) and have the
+    kernel count what it drops anyway (SO_RXQ_OVFL)."""
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+    except OSError:
+        pass
 
 
 class RawReceive:
@@ -73,6 +93,9 @@ class RawReceive:
         self._ifindex: dict[str, int] = {}
         self.malformed = 0
         self.received = 0
+        # packets the kernel dropped for want of buffer space, per socket
+        # (SO_RXQ_OVFL's running count, from the latest packet's cmsg)
+        self._ovfl: dict[int, int] = {}
         # while run() runs: its nursery and where replies go
         self._nursery: trio.Nursery | None = None
         self._receiver: Receiver | None = None
@@ -88,7 +111,7 @@ class RawReceive:
         s = socket.socket(family, socket.SOCK_RAW, proto)
         s.setblocking(False)
         s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        _rcvbuf(s)
         if family == socket.AF_INET:
             s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         else:
@@ -102,7 +125,7 @@ class RawReceive:
         if self.dl_rx is None:
             s = datalink.open_rx()
             s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            _rcvbuf(s)
             self.dl_rx = s
         return self.dl_rx
 
@@ -149,6 +172,8 @@ class RawReceive:
             if level == socket.SOL_SOCKET and typ == SCM_TIMESTAMPNS:
                 sec, nsec = TIMESPEC.unpack_from(cdata)
                 rx = sec * 1_000_000_000 + nsec
+            elif level == socket.SOL_SOCKET and typ == SO_RXQ_OVFL:
+                self._ovfl[sock.fileno()] = UINT.unpack_from(cdata)[0]
             elif level == socket.IPPROTO_IP and typ == IP_PKTINFO:
                 ifindex = INT.unpack_from(cdata)[0]
             elif level == socket.IPPROTO_IPV6:
@@ -166,6 +191,11 @@ class RawReceive:
             return parse_ipv4(data, rx, ifindex)
         src = socket.inet_pton(socket.AF_INET6, addr[0].split("%")[0])
         return parse_ipv6_payload(proto, data, src, dst, hlim, tclass, rx, ifindex)
+
+    @property
+    def kernel_drops(self) -> int:
+        """Replies the kernel dropped because our receive buffers were full."""
+        return sum(self._ovfl.values())
 
     def close_recv(self) -> None:
         for s in (self.dl_rx, *self.recv_socks.values()):

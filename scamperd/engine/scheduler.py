@@ -60,6 +60,10 @@ from .task import FINISHED, Action, Finished, MatchKey, PortRange, Probe, SendPr
 
 NS = 1_000_000_000
 GAP_MAX_NS = 250_000_000  # scamper's gap_max: 250 ms
+# Replies are read after this many sends in one burst: at high rates a
+# burst would otherwise fill the receive buffers with replies we then
+# report lost (issue 11: receive before send)
+DRAIN_EVERY = 32
 # How long a wait's expiry may be put off to the next send slot, so that one
 # wakeup serves both: a timed wakeup of the trio driver costs 40-60 us of
 # CPU here (bench/daemon_bench: one-probe pings took twice the CPU at
@@ -123,6 +127,13 @@ class _Slot:
 class Stats:
     probes_sent: int = 0
     send_errors: int = 0
+    # when the first and the latest probe went out (ns; 0: none yet), for
+    # the achieved rate
+    first_tx: int = 0
+    last_tx: int = 0
+    # send slots given up because the engine fell more than gap_max behind
+    # its pace (scamper's rule): the rate -p asked for was not held
+    slots_skipped: int = 0
     replies: int = 0
     replies_unmatched: int = 0
     tasks_started: int = 0
@@ -140,6 +151,11 @@ class Scheduler:
     send: Callable[[Probe], int]
     on_finished: Callable[[Task, BaseException | None], None]
     pps: int = 20
+    # reads the replies already waiting (the packet I/O's drain): called
+    # before waits expire and between bursts of sends, so a reply that
+    # reached the host is filed before its probe could time out and socket
+    # buffers do not fill while we send
+    drain: Callable[[], None] | None = None
     window: int = 0
     sources: list[TaskSource] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
@@ -162,6 +178,7 @@ class Scheduler:
         self._blocked: dict[MatchKey, deque[Task]] = {}
         self._released: list[tuple[int, Task]] = []
         self._last: int | None = None
+        self._had_work = False  # work was left when the last run ended
         self.set_rate(self.pps, self.window)
 
     # -- configuration ----------------------------------------------------
@@ -230,16 +247,25 @@ class Scheduler:
         return t
 
     def run(self, now: int) -> None:
-        """Expire waits, then send every probe that is due."""
+        """Read waiting replies, expire waits, then send every probe that is
+        due, reading replies again every DRAIN_EVERY sends."""
+        drain = self.drain
+        if drain is not None:
+            drain()
         w = self._waiting
         while w and w[0][0] <= now:
             _, gen, _, slot = heapq.heappop(w)
             if slot.gen == gen and not slot.done:
                 self._evaluate(slot, now)
         if not self._has_work():
+            self._had_work = False
             return
         if self._last is None or now - self._last > self.gap_max:
+            if self._last is not None and self.gap and self._had_work:
+                # probes were due all along: we fell behind, not idle
+                self.stats.slots_skipped += (now - self.gap - self._last) // self.gap
             self._last = now - self.gap
+        sent = 0
         while True:
             nxt = self._last + self.gap
             if nxt > now:
@@ -247,6 +273,10 @@ class Scheduler:
             if not self._send_one(now):
                 break
             self._last = nxt
+            sent += 1
+            if drain is not None and sent % DRAIN_EVERY == 0:
+                drain()
+        self._had_work = self._has_work()
 
     def _send_one(self, now: int) -> bool:
         """Use one send slot; False when nothing can use it now.
@@ -419,7 +449,11 @@ class Scheduler:
         err: SendError | None = None
         try:
             tx = self.send(probe)
-            self.stats.probes_sent += 1
+            st = self.stats
+            st.probes_sent += 1
+            if not st.first_tx:
+                st.first_tx = tx
+            st.last_tx = tx
         except OSError as e:
             tx = now
             err = send_error(probe, e)
@@ -530,4 +564,12 @@ class Scheduler:
             self.halt(task, now)
 
 
-__all__ = ["FINISHED", "Scheduler", "Stats", "TaskSource", "reply_keys"]
+def achieved_pps(st: Stats) -> float:
+    """Probes per second from the first probe to the latest."""
+    span = st.last_tx - st.first_tx
+    if st.probes_sent < 2 or span <= 0:
+        return 0.0
+    return (st.probes_sent - 1) * NS / span
+
+
+__all__ = ["FINISHED", "Scheduler", "Stats", "TaskSource", "achieved_pps", "reply_keys"]

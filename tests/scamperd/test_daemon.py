@@ -605,3 +605,23 @@ async def test_daemon_unix_path_of_107_bytes_binds(tmp_path: Path,
             assert os.path.exists(path)
             nursery.cancel_scope.cancel()
     assert not os.path.exists(path)
+
+
+async def test_daemon_stats_counts_probes_and_replies(daemon: Serving) -> None:
+    """``stats`` (scamperd's own): one OK line of counters, before attach as
+    after a ping has run on the fake network."""
+    c = await Client.unix(daemon)
+    line = await ask(c, "stats")
+    assert line.startswith("OK stats probes=0 replies=0 pps=0.0 target-pps=20 ")
+    assert "kernel-drops=0" in line and "tasks-queued=0 tasks-active=0" in line
+    assert await ask(c, "stats now") == "ERR usage: stats"
+    c2 = await Client.unix(daemon)
+    await c2.send("attach")
+    for _ in range(4):
+        await c2.line() if _ < 2 else await c2.record()
+    assert await ask(c2, "ping -c 3 -i 0.1 198.51.100.10") == "OK id-1"
+    assert await c2.line() == "MORE"
+    await c2.record()
+    fields = dict(kv.split("=") for kv in (await ask(c, "stats")).split()[2:])
+    assert fields["probes"] == "3" and fields["replies"] == "3"
+    assert float(fields["pps"]) > 0 and fields["slots-skipped"] == "0"

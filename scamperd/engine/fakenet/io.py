@@ -41,6 +41,7 @@ class FakeIO:
         self.clock: Clock = clock if clock is not None else TrioClock()
         self.refuse = refuse  # open() fails so, as RawIO does without root
         self.malformed = 0
+        self.kernel_drops = 0  # the fake network's buffers never fill
         self._pending: list[tuple[int, int, Arrival]] = []
         self._seq = itertools.count()
         self._listening: set[tuple[bool, int]] = set()
