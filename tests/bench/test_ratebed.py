@@ -16,6 +16,11 @@ import _ratebed as rb  # noqa: E402
 
 
 @pytest.mark.parametrize(("text", "drops"), [
+    # scamperd a6786c4: the stats line, and a one-shot run's stderr
+    ("OK stats probes=32000 replies=20000 pps=17000.5 target-pps=50000 slots-skipped=9 "
+     "kernel-drops=12 malformed=0 send-errors=0 tasks-queued=0 tasks-active=0", 12),
+    ("scamperd: could not hold -p 50000: 32000 probes at 17000 pps, 123 send slots "
+     "skipped, 456 replies dropped by the kernel", 456),
     ("sent 32000 probes at 49,980 pps; 31990 replies; 10 kernel drops, 0 malformed", 10),
     ("kernel-dropped 7 of 32000 replies", 7),
     ("OK probes_sent=32000 replies=31000 kernel_drops=1000 malformed=0", 1000),
@@ -30,6 +35,10 @@ def test_kernel_drops_reads_each_shape(text: str, drops: int | None) -> None:
 
 @pytest.mark.parametrize(("text", "pps"), [
     ("achieved 49,980 pps of -p 50000", 49980.0),
+    ("OK stats probes=32000 replies=20000 pps=17000.5 target-pps=50000 kernel-drops=1",
+     17000.5),
+    ("scamperd: could not hold -p 50000: 32000 probes at 17000 pps, 0 send slots "
+     "skipped, 456 replies dropped by the kernel", 17000.0),
     ("achieved_rate=15000.5 target_rate=50000", 15000.5),
     ("sent 100 probes", None),
 ])
