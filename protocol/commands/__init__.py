@@ -17,7 +17,7 @@ from ..cstrings import WHITESPACE
 from ..errors import CommandError
 from .base import CommandContext
 from .dealias import DealiasCommand, parse_dealias
-from .ping import PingCommand, parse_ping
+from .ping import PingCommand, parse_ping_cached
 from .trace import TraceCommand, parse_trace
 from .tracelb import TracelbCommand, parse_tracelb
 
@@ -32,7 +32,7 @@ MeasurementCommand = PingCommand | TraceCommand | TracelbCommand | DealiasComman
 Grammar = Callable[[str, CommandContext], MeasurementCommand]
 
 GRAMMARS: dict[str, Grammar] = {
-    "ping": parse_ping,
+    "ping": parse_ping_cached,
     "trace": parse_trace,
     "tracelb": parse_tracelb,
     "dealias": parse_dealias,

@@ -9,6 +9,7 @@ every derived value (probe size, payload size, ports, timeouts) into a frozen
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -454,3 +455,44 @@ def parse_ping(args: str, ctx: CommandContext) -> PingCommand:
         userid=opts.get_int("U"), flags=PingFlag(flags), stream=opts.get_int("y"),
         tcpseq=tcpseq, tcpack=tcpack, tcpmss=mss, data=data, tsps=tsps, src=src, rtr=rtr,
     )
+
+
+# -- a cache of parsed option sets ------------------------------------------------
+#
+# A batch of pings is one option set over many addresses ("ping -c 1 -o 1 A",
+# "... B"), and parsing the options was a sixth of a one-shot ping's CPU
+# (bench/daemon_bench's profile).  A line's options are parsed once per
+# address family; the address is then all that differs.  Only parses that
+# drew no random numbers (TCP sequence numbers, fresh per command) are kept,
+# and the do-not-probe check runs for every address.
+
+_TEMPLATES: dict[tuple[str, int, int], PingCommand] = {}
+_TEMPLATES_MAX = 256
+
+
+def parse_ping_cached(args: str, ctx: CommandContext) -> PingCommand:
+    """parse_ping(), reusing the options parsed for an earlier line that
+    differed only in its (final) destination address."""
+    head, _, tail = args.rstrip().rpartition(" ")
+    dst = inet_pton(tail) if head else None
+    if dst is None:
+        return parse_ping(args, ctx)
+    key = (head, dst.version, ctx.pid)
+    cmd = _TEMPLATES.get(key)
+    if cmd is not None:
+        if ctx.can_probe is not None and not ctx.can_probe(dst):
+            raise CommandError("destination in do-not-probe list")
+        return dataclasses.replace(cmd, dst=dst)
+    draws = 0
+
+    def counted() -> int:
+        nonlocal draws
+        draws += 1
+        return ctx.random_u32()
+
+    cmd = parse_ping(args, dataclasses.replace(ctx, random_u32=counted))
+    if draws == 0 and cmd.dst == dst:
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = cmd
+    return cmd

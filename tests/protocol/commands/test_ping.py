@@ -194,3 +194,23 @@ def test_ping_random_text_only_raises_command_error(args: str) -> None:
         parse_ping(args, CTX)
     except CommandError as exc:
         assert str(exc)
+
+
+def test_ping_cached_parse_equals_a_fresh_parse() -> None:
+    """The option cache (parse_ping_cached) returns what parse_ping does,
+    address for address; TCP methods draw fresh sequence numbers each time,
+    and the do-not-probe list is checked for every address."""
+    from protocol.commands.ping import parse_ping, parse_ping_cached
+    seq = iter(range(1, 1000))
+    ctx = CommandContext(pid=77, random_u32=lambda: next(seq))
+    for line in ("-c 1 -o 1 192.0.2.{}", "-P udp-dport -d 5 2001:db8::{}", "-c 2 -i 0.5 10.0.0.{}"):
+        for i in range(1, 4):
+            args = line.format(i)
+            assert parse_ping_cached(args, ctx) == parse_ping(args, CommandContext(pid=77))
+    a = parse_ping_cached("-P tcp-ack -d 80 192.0.2.1", ctx)
+    b = parse_ping_cached("-P tcp-ack -d 80 192.0.2.2", ctx)
+    assert (a.tcpseq, a.tcpack) != (b.tcpseq, b.tcpack)
+    banned = CommandContext(pid=77, can_probe=lambda addr: str(addr) != "192.0.2.9")
+    parse_ping_cached("-c 1 -o 1 192.0.2.8", banned)
+    with pytest.raises(CommandError, match="do-not-probe"):
+        parse_ping_cached("-c 1 -o 1 192.0.2.9", banned)
