@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from . import registry as R
 from .errors import WartsError
-from .file import Reader, UnknownObject, Writer, open_read, open_write
+from .file import RawObject, Reader, UnknownObject, Writer, decode_object, open_read, open_write
 
 PROG = "python -m warts"
 
@@ -78,12 +78,29 @@ def render_stream(stream: IO[bytes], out: IO[bytes], tool: str,
     types = TOOL_TYPES[tool]
     fns = _renderers(_RENDER_ATTR[tool])
     get = fns.get
+    # Types with a renderer straight from the object body (json only).
+    fast = {t: rt.json_body for t, rt in R.BY_TYPE.items()
+            if tool == "json" and t in types and rt.json_body is not None}
     warned = set() if warned is None else warned
     pending: list[str] = []
     size = 0
     write = out.write
+    reader = Reader(stream, types=types, raw=fast)
+    state = reader.state
     try:
-        for rec in Reader(stream, types=types):
+        for rec in reader:
+            if type(rec) is RawObject:
+                s = fast[rec.obj_type](rec.body, state, rec.offset)
+                if s is not None:
+                    pending.append(s)
+                    size += len(s)
+                    if size >= _CHUNK:
+                        write("".join(pending).encode("utf-8", "surrogateescape"))
+                        pending.clear()
+                        size = 0
+                    continue
+                # it does not decode: the decoder raises the error
+                rec = decode_object(rec.obj_type, rec.body, state, rec.offset)
             fn = get(type(rec))
             if fn is None:
                 if isinstance(rec, UnknownObject) and rec.obj_type not in warned:

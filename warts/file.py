@@ -39,6 +39,17 @@ class UnknownObject:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class RawObject:
+    """An object the Reader was asked to hand over undecoded (``raw``):
+    its type, its body and the file offset of the body, ready for
+    :func:`decode_object` with the Reader's ``state``."""
+
+    obj_type: int
+    body: bytes
+    offset: int
+
+
 class ReadState:
     """What a reader must remember across objects (warts.md §2.9)."""
 
@@ -153,19 +164,28 @@ class Reader:
     """Iterate over the records of a warts stream.
 
     ``types``, if given, is the set of object types to return; others are
-    skipped (state objects are still decoded, as scamper does).  ``offset`` is
-    the file offset just past the last object read.
+    skipped (state objects are still decoded, as scamper does).  Objects of
+    the types in ``raw`` are returned undecoded, as :class:`RawObject` (for
+    a caller with a faster way to the output it wants, such as the JSON
+    fast paths of ``python -m warts json``); list, cycle and address
+    objects cannot be among them, as the reader's state needs them decoded.
+    ``offset`` is the file offset just past the last object read.
     """
 
-    def __init__(self, stream: IO[bytes], types: Iterable[int] | None = None) -> None:
+    def __init__(self, stream: IO[bytes], types: Iterable[int] | None = None,
+                 raw: Iterable[int] = ()) -> None:
         self.stream = stream
         self.types = frozenset(types) if types is not None else None
+        self.raw = frozenset(raw)
+        if self.raw & _STATE_TYPES:
+            raise ValueError("list, cycle and address objects are always decoded")
         self.state = ReadState()
         self.offset = 0
 
     def __iter__(self) -> Iterator[Any]:
         read = self.stream.read
         types = self.types
+        raw = self.raw
         state = self.state
         hdr_unpack = _HDR.unpack
         while True:
@@ -192,6 +212,11 @@ class Reader:
             if len(body) < length:
                 raise WartsError(f"truncated object: {len(body)} of {length} bytes",
                                  start, obj_type)
+            if obj_type in raw:
+                self.offset = start + 8 + length
+                if want:
+                    yield RawObject(obj_type, body, start + 8)
+                continue
             rec = decode_object(obj_type, body, state, start + 8)
             self.offset = start + 8 + length
             if want:

@@ -46,6 +46,7 @@ from .types import (
     owamp,
     ping,
     ping_codec,
+    ping_json,
     ping_render,
     sniff,
     sting,
@@ -74,6 +75,7 @@ __all__ = [
 Decoder = Callable[[Cursor], Any]
 Encoder = Callable[[Any, Out], None]
 Renderer = Callable[[Any], "str | None"]
+BodyRenderer = Callable[[bytes, Any, int], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,10 @@ class RecordType:
     :class:`warts.file.WriteState`.  ``encode`` is None for read-only types.
     ``to_json``/``to_text``/``to_dump`` return the rendering (with its trailing
     newline) or None when that tool prints nothing for the record (None: the
-    tool prints nothing for any record of the type).
+    tool prints nothing for any record of the type).  ``json_body(body,
+    state, offset)``, where given, is ``to_json`` of the record an object
+    body holds without decoding it into objects first (``python -m warts
+    json``'s fast path), or None when the body does not decode.
     """
 
     obj_type: int
@@ -96,6 +101,7 @@ class RecordType:
     to_json: Renderer | None = None
     to_text: Renderer | None = None
     to_dump: Renderer | None = None
+    json_body: BodyRenderer | None = None
 
 
 R = RecordType
@@ -115,7 +121,8 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     R(OBJ_TRACE, trace.Trace, trace_wire.decode_trace, trace_write.encode_trace,
       trace_json.trace_to_json, trace_text.trace_to_text, trace_text.trace_to_dump),
     R(OBJ_PING, ping.Ping, ping_codec.decode_ping, ping_codec.encode_ping,
-      ping_render.ping_json, ping_render.ping_text, ping_render.ping_dump),
+      ping_json.ping_json, ping_render.ping_text, ping_render.ping_dump,
+      ping_json.ping_json_body),
     R(OBJ_TRACELB, tracelb.Tracelb, tracelb_wire.decode, tracelb_wire.encode,
       tracelb_render.to_json, tracelb_render.to_text, tracelb_render.to_dump),
     R(OBJ_DEALIAS, dealias.Dealias, dealias_wire.decode_dealias, dealias_wire.encode_dealias,

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from math import sqrt
-from typing import ClassVar
+from operator import attrgetter
+from typing import Any, ClassVar
 
 from ..address import ADDR_IPV4, ADDR_IPV6, Address
 from ..fastobj import constructor
@@ -461,13 +462,17 @@ def _unreach_port(addr: Address, proto: int, icmp_type: int, icmp_code: int) -> 
 
 def reply_from_target(method: int, dst: Address | None, r: PingReply) -> bool:
     """SCAMPER_PING_REPLY_IS_FROM_TARGET for a stored reply."""
-    addr = r.addr
-    if addr is None:
-        return False
     proto = r.proto
     if proto is None:
         proto = IPPROTO_ICMP if dst is not None and dst.atype == ADDR_IPV4 else IPPROTO_ICMPV6
-    t = r.icmp_type or 0
+    return _from_target(method, r.addr, proto, r.icmp_type or 0, r.icmp_code or 0)
+
+
+def _from_target(method: int, addr: Address | None, proto: int, t: int, c: int) -> bool:
+    """reply_from_target() of a reply from ``addr`` of protocol ``proto``
+    (the default applied), ICMP type ``t`` and code ``c`` (None as 0)."""
+    if addr is None:
+        return False
     if method == 0:
         if addr.atype == ADDR_IPV4:
             return proto == IPPROTO_ICMP and t == 0
@@ -477,8 +482,43 @@ def reply_from_target(method: int, dst: Address | None, r: PingReply) -> bool:
     if method in METHODS_TCP:
         return proto == IPPROTO_TCP
     if method in METHODS_UDP:
-        return proto == IPPROTO_UDP or _unreach_port(addr, proto, t, r.icmp_code or 0)
+        return proto == IPPROTO_UDP or _unreach_port(addr, proto, t, c)
     return False
+
+
+# A reply as a sequence of its fields in declaration order (the lists the
+# ping codec's compiled reader returns; ``_reply_values(r)`` for an object),
+# and the positions the statistics and the JSON renderer read.
+_reply_values = attrgetter(*(f.name for f in fields(PingReply)))
+(R_FLAGS, R_TTL, R_SIZE, R_ICMP_TYPE, R_ICMP_CODE, R_RTT, R_PROBE_ID, R_REPLY_IPID,
+ R_PROBE_IPID, R_PROTO, R_TCP_FLAGS, R_ADDR, R_V4RR, R_V4TS, R_IPID32, R_PROBE_TX,
+ R_TSREPLY, R_PROBE_SPORT, R_TOS, R_IFNAME, R_ICMP_NHMTU) = range(21)
+
+
+def reply_values(r: PingReply) -> tuple[Any, ...]:
+    """``r``'s fields in declaration order (see :func:`stats_of_values`)."""
+    return _reply_values(r)  # type: ignore[no-any-return]
+
+
+def group_values(replies: Sequence[Sequence[Any]]) -> builtins.list[builtins.list[Any]]:
+    """:func:`reply_groups` of replies given as their field values."""
+    last = -1
+    for v in replies:
+        pid = v[R_PROBE_ID] or 0
+        if pid <= last:
+            break
+        last = pid
+    else:
+        return [[v] for v in replies]
+    slots: dict[int, builtins.list[Any]] = {}
+    for v in replies:
+        pid = v[R_PROBE_ID] or 0
+        group = slots.get(pid)
+        if group is None:
+            slots[pid] = [v]
+        else:
+            group.append(v)
+    return [slots[pid] for pid in sorted(slots)]
 
 
 def ping_stats(ping: Ping,
@@ -492,8 +532,14 @@ def ping_stats(ping: Ping,
     """
     if groups is None:
         groups = reply_groups(ping)
-    method = ping.method or 0
-    dst = ping.dst
+    return stats_of_values(ping.method or 0, ping.dst,
+                           [[_reply_values(r) for r in rs] for rs in groups])
+
+
+def stats_of_values(method: int, dst: Address | None,
+                    groups: Sequence[Sequence[Sequence[Any]]]) -> PingStats:
+    """:func:`ping_stats` of a ping with ``method`` (0 when absent) and
+    ``dst``, from its reply groups with each reply as its field values."""
     default_proto = (IPPROTO_ICMP if dst is not None and dst.atype == ADDR_IPV4
                      else IPPROTO_ICMPV6)
     is_tcp = method in METHODS_TCP
@@ -503,20 +549,24 @@ def ping_stats(ping: Ping,
     rtts: builtins.list[int] = []
     for rs in groups:
         rxc = 0
-        for r in rs:
+        for v in rs:
+            addr = v[R_ADDR]
+            proto = v[R_PROTO]
+            if proto is None:
+                proto = default_proto
             # reply_from_target(), inlined for the two common methods
-            if method == PingMethod.ICMP_ECHO and r.addr is not None:
-                proto = r.proto if r.proto is not None else default_proto
-                t = r.icmp_type or 0
-                atype = r.addr.atype
+            if method == 0 and addr is not None:
+                t = v[R_ICMP_TYPE] or 0
+                atype = addr.atype
                 hit = ((t == 0 and proto == IPPROTO_ICMP and atype == ADDR_IPV4)
                        or (t == 129 and proto == IPPROTO_ICMPV6 and atype == ADDR_IPV6))
-            elif is_tcp and r.addr is not None:
-                hit = (r.proto if r.proto is not None else default_proto) == IPPROTO_TCP
+            elif is_tcp and addr is not None:
+                hit = proto == IPPROTO_TCP
             else:
-                hit = reply_from_target(method, dst, r)
+                hit = _from_target(method, addr, proto, v[R_ICMP_TYPE] or 0,
+                                   v[R_ICMP_CODE] or 0)
             if hit:
-                rtt = r.rtt or 0
+                rtt = v[R_RTT] or 0
                 if not rtts:
                     min_rtt = max_rtt = rtt
                 elif rtt < min_rtt:

@@ -188,17 +188,21 @@ _write_reply = fast_writer(REPLY_PARAMS, PingReply,
                            required={"addr": "ping reply without an address"})
 
 
-def _read_reply(cur: Cursor, ping_sent: int) -> PingReply:
+def read_reply_values(cur: Cursor, ping_sent: int) -> list[Any]:
+    """One reply block: its fields in PingReply's order, checked as
+    scamper's reader checks them (an address, a probe that was sent)."""
     v = _read_reply_values(cur)
     if v[11] is None:
         raise cur.error("ping reply without an address")
     probe_id = v[6] or 0
     if probe_id >= ping_sent:
         raise cur.error(f"ping reply for probe {probe_id} of {ping_sent} sent")
-    return _new_reply(*v)
+    return v
 
 
-def decode_ping(cur: Cursor) -> Ping:
+def read_head(cur: Cursor) -> list[Any]:
+    """The ping's flags+params block: its fields in Ping's order (the
+    replies' slot None), the deprecated address ids resolved."""
     v = _read_ping_values(cur)
     # Deprecated global address ids: flags 20/21, read later, win (as in
     # scamper, whose reader fills the same field twice).
@@ -212,12 +216,23 @@ def decode_ping(cur: Cursor) -> Ping:
         v[3] = None
     if v[20] is None:
         raise cur.error("ping without a destination address")
+    return v
+
+
+def read_reply_count(cur: Cursor) -> int:
+    """The u16 count of replies after the head, checked against the bytes left."""
     count = cur.u16()
+    if count > cur.remaining():
+        raise cur.error(f"ping reply count {count} exceeds the bytes left", cur.pos - 2)
+    return count
+
+
+def decode_ping(cur: Cursor) -> Ping:
+    v = read_head(cur)
+    count = read_reply_count(cur)
     if count:
-        if count > cur.remaining():
-            raise cur.error(f"ping reply count {count} exceeds the bytes left", cur.pos - 2)
         ping_sent = v[14] or 0
-        v[34] = tuple([_read_reply(cur, ping_sent) for _ in range(count)])
+        v[34] = tuple([_new_reply(*read_reply_values(cur, ping_sent)) for _ in range(count)])
     else:
         v[34] = ()
     return _new_ping(*v)

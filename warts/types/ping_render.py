@@ -1,17 +1,11 @@
-"""Ping renderers: sc_warts2json, sc_warts2text and sc_wartsdump (20260420).
+"""Ping renderers: sc_warts2text and sc_wartsdump (20260420); the JSON one
+(sc_warts2json) is :mod:`warts.types.ping_json`.
 
-The formats follow scamper/ping/scamper_ping_json.c, scamper_ping_text.c and
+The formats follow scamper/ping/scamper_ping_text.c and
 utils/sc_wartsdump/sc_wartsdump.c, quirks included:
 
 | renderer | quirk reproduced |
 |---|---|
-| JSON | ``probe_tsps`` addresses are not separated by commas |
-| JSON | the header is cut at 1023 characters (a 1024-byte buffer) |
-| JSON | when cut, the payload hex still ends on a whole byte |
-| JSON | each reply is cut at 511 characters |
-| JSON | errmsg and monitor are escaped into 512-byte buffers |
-| JSON | ``udp_sport``/``tcp_sport`` is followed by ``", "`` (with a space) |
-| JSON | ``loss`` is a C ``float`` printed with ``%.2f`` |
 | text | each reply is cut at 255 characters (a 256-byte buffer) |
 | text | the last character of the whole text becomes a newline |
 | dump | v4ts stamps without addresses crash sc_wartsdump; we print them as stamps only |
@@ -22,11 +16,10 @@ defaults (see :mod:`warts.types.ping`).
 
 from __future__ import annotations
 
-import struct
 import time
 
 from ..address import ADDR_IPV4, ADDR_IPV6
-from ..jsonfmt import json_esc, rtt_ms
+from ..jsonfmt import rtt_ms
 from ..wire import Timeval
 from .ping import (
     FLAG_NAMES,
@@ -36,7 +29,6 @@ from .ping import (
     IPPROTO_UDP,
     METHODS_ICMP,
     METHODS_TCP,
-    METHODS_UDP,
     METHODS_VARY_DPORT,
     METHODS_VARY_SPORT,
     Ping,
@@ -50,20 +42,12 @@ from .ping import (
     stop_name,
 )
 
-_F32 = struct.Struct("f")
-
 _REPLY_TTL = int(PingReplyFlag.REPLY_TTL)
 _REPLY_IPID = int(PingReplyFlag.REPLY_IPID)
 _PROBE_IPID = int(PingReplyFlag.PROBE_IPID)
 _DLTX = int(PingReplyFlag.DLTX)
 _DLRX = int(PingReplyFlag.DLRX)
 _REPLY_TOS = int(PingReplyFlag.REPLY_TOS)
-
-
-def _c_float_2f(num: int, den: int) -> str:
-    """``printf("%.2f", (float)num / den)`` with C's single-precision divide."""
-    q = _F32.unpack(_F32.pack(num / den))[0]
-    return f"{q:.2f}"
 
 
 def _reply_proto(r: PingReply, dst_v4: bool) -> int:
@@ -88,216 +72,6 @@ def _is_ptb(atype: int, proto: int, t: int, c: int) -> bool:
     if atype == ADDR_IPV4:
         return proto == IPPROTO_ICMP and t == 3 and c == 4
     return atype == ADDR_IPV6 and proto == IPPROTO_ICMPV6 and t == 2
-
-
-# --------------------------------------------------------------------------
-# JSON (scamper_ping_json.c)
-
-_JSON_HDR_SIZE = 1024
-_JSON_REPLY_SIZE = 512
-
-
-def _json_header(p: Ping) -> str:
-    method = p.method or 0
-    flags = p.flags
-    start = p.start or Timeval(0, 0)
-    parts = [f'{{"type":"ping","version":"0.4","method":"{method_name(method)}"']
-    if p.src is not None:
-        parts.append(f',"src":"{p.src}"')
-    parts.append(f',"dst":"{p.dst}"')
-    if p.rtr is not None:
-        parts.append(f',"rtr":"{p.rtr}"')
-    parts.append(f',"start":{{"sec":{start.sec},"usec":{start.usec}}},"stop_reason":"'
-                 f'{stop_name(p.stop_reason or 0)}","stop_data":{p.stop_data or 0}')
-    if p.errmsg is not None:
-        parts.append(f',"errmsg":"{json_esc(p.errmsg)}"')
-    wait = p.wait_probe
-    timeout = p.wait_timeout
-    parts.append(f',"ping_sent":{p.ping_sent or 0},"probe_size":{p.size or 0}'
-                 f',"userid":{p.userid or 0},"ttl":{p.ttl or 0},"tos":{p.tos or 0}'
-                 f',"wait":{wait.sec}')
-    if wait.usec:
-        parts.append(f',"wait_us":{wait.usec}')
-    parts.append(f',"timeout":{timeout.sec}')
-    if timeout.usec:
-        parts.append(f',"timeout_us":{timeout.usec}')
-    is_tcp = method in METHODS_TCP
-    if is_tcp or method in METHODS_UDP:
-        parts.append(f',"sport":{p.sport or 0},"dport":{p.dport or 0}')
-    if is_tcp:
-        parts.append(f',"tcp_seq":{p.tcpseq or 0},"tcp_ack":{p.tcpack or 0}')
-    head = "".join(parts)
-    hexdata = ""
-    if p.datalen and p.data:
-        head += ',"payload":"' if flags & PingFlag.PAYLOAD else ',"pattern":"'
-        hexdata = p.data.hex()
-    tail = []
-    if hexdata:
-        tail.append('"')
-    if flags:
-        names = ",".join(f'"{n}"' for i, n in enumerate(FLAG_NAMES) if flags & (1 << i))
-        tail.append(f',"flags":[{names}]')
-    if method in METHODS_ICMP and flags & PingFlag.ICMPSUM:
-        tail.append(f',"icmp_csum":{p.icmpsum or 0}')
-    if p.tsps is not None:
-        # scamper never puts the commas between these addresses.
-        tail.append(',"probe_tsps":[' + "".join(f'"{a}"' for a in p.tsps) + "]")
-    lst = p.list
-    if lst is not None and lst.monitor is not None:
-        tail.append(f',"monitor":"{json_esc(lst.monitor)}"')
-    rest = "".join(tail)
-    limit = _JSON_HDR_SIZE - 1
-    if len(head) + len(hexdata) + len(rest) <= limit:
-        return head + hexdata + rest
-    # Overflow: string_concat() truncates; string_byte2hex() writes whole
-    # bytes only while at least three bytes of the buffer are left.
-    out = head[:limit]
-    left = _JSON_HDR_SIZE - len(out)
-    if hexdata and left >= 3:
-        nbytes = min(len(hexdata) // 2, (left - 3) // 2 + 1)
-        out += hexdata[:nbytes * 2]
-    return out + rest[:max(0, limit - len(out))]
-
-
-_PROTO_JSON = {IPPROTO_ICMP: '"icmp"', IPPROTO_ICMPV6: '"icmp"', IPPROTO_TCP: '"tcp"',
-               IPPROTO_UDP: '"udp"'}
-_REPLY_FLAGS_JSON = {_DLTX: ',"reply_flags":["dltxts"]', _DLRX: ',"reply_flags":["dlrxts"]',
-                     _DLTX | _DLRX: ',"reply_flags":["dltxts","dlrxts"]'}
-
-
-def _json_replies(p: Ping, groups: list[list[PingReply]], dst_v4: bool) -> str:
-    """The ``responses`` items.  (``no_responses`` lists probes without
-    replies, which a stored ping cannot hold, so it is always empty.)"""
-    method = p.method or 0
-    icmp = method in METHODS_ICMP
-    pt = "udp" if method in METHODS_UDP else "tcp" if method in METHODS_TCP else "bug"
-    vary_sport = method in METHODS_VARY_SPORT
-    vary_dport = method in METHODS_VARY_DPORT
-    psport = p.sport or 0
-    pdport = p.dport or 0
-    tsonly = p.flags & PingFlag.TSONLY
-    out = []
-    for rs in groups:
-        # The probe part: from the first reply, as scamper's reader keeps it.
-        first = rs[0]
-        pid = first.probe_id or 0
-        tx = first.probe_tx
-        txsec, txusec = tx if tx is not None else (0, 0)
-        pj = f'"seq":{pid}'
-        if txsec:
-            pj += f',"tx":{{"sec":{txsec},"usec":{txusec}}}'
-        if icmp:
-            pj += f',"icmp_id":{psport},"icmp_seq":{(pdport + pid) & 0xFFFF}'
-        else:
-            sport = first.probe_sport or 0
-            if sport == 0:
-                sport = (psport + pid) & 0xFFFF if vary_sport else psport
-            dport = (pdport + pid) & 0xFFFF if vary_dport else pdport
-            pj += f',"{pt}_sport":{sport}, "{pt}_dport":{dport}'
-        if (first.flags or 0) & _PROBE_IPID:
-            pj += f',"probe_ipid":{first.probe_ipid or 0}'
-        for r in rs:
-            # Optional pieces first, then one f-string: fewer string copies.
-            addr = r.addr
-            assert addr is not None
-            atype = addr.atype
-            rflags = r.flags or 0
-            proto = r.proto
-            if proto is None:
-                proto = IPPROTO_ICMP if dst_v4 else IPPROTO_ICMPV6
-            rtt = r.rtt or 0
-            ifname = "" if r.ifname is None else f',"ifname":"{r.ifname}"'
-            if txsec:
-                # timeval_add_tv3(tx, rtt)
-                rxsec = txsec + rtt // 1000000
-                rxusec = txusec + rtt % 1000000
-                if rxusec >= 1000000:
-                    rxsec += 1
-                    rxusec -= 1000000
-                rx = f',"rx":{{"sec":{rxsec & 0xFFFFFFFF},"usec":{rxusec & 0xFFFFFFFF}}}'
-            else:
-                rx = ""
-            if atype == ADDR_IPV4:
-                ipid = r.reply_ipid if dst_v4 and r.reply_ipid is not None else r.ipid32
-                ipids = f',"reply_ipid":{(ipid or 0) & 0xFFFF}'
-            elif atype == ADDR_IPV6 and rflags & _REPLY_IPID:
-                ipids = f',"reply_ipid":{_ipid32(r, dst_v4)}'
-            else:
-                ipids = ""
-            tos = f',"reply_tos":{r.tos or 0}' if rflags & _REPLY_TOS else ""
-            if (atype == ADDR_IPV4 and proto == IPPROTO_ICMP) or \
-               (atype == ADDR_IPV6 and proto == IPPROTO_ICMPV6):
-                t = r.icmp_type or 0
-                c = r.icmp_code or 0
-                kind = f',"icmp_type":{t},"icmp_code":{c}'
-                if _is_ptb(atype, proto, t, c):
-                    kind += f',"icmp_nhmtu":{r.icmp_nhmtu or 0}'
-            elif proto == IPPROTO_TCP:
-                kind = f',"tcp_flags":{r.tcp_flags or 0}'
-            else:
-                kind = ""
-            opts = "" if r.v4rr is None and r.v4ts is None else _json_options(r, tsonly)
-            s = (f'{{"from":"{addr}","reply_size":{r.size or 0},"reply_ttl":{r.ttl or 0},'
-                 f'{pj},"reply_proto":{_PROTO_JSON.get(proto) or proto}{ifname}'
-                 f'{_REPLY_FLAGS_JSON.get(rflags & 0x18, "")}{rx}'
-                 f',"rtt":{rtt // 1000}.{rtt % 1000:03d}{ipids}{tos}{kind}{opts}}}')
-            if len(s) >= _JSON_REPLY_SIZE:
-                s = s[:_JSON_REPLY_SIZE - 1]
-            out.append(s)
-    return ",".join(out)
-
-
-def _json_options(r: PingReply, tsonly: int) -> str:
-    s = ""
-    if r.v4rr is not None:
-        s += ',"RR":[' + ",".join(f'"{a}"' for a in r.v4rr) + "]"
-    ts = r.v4ts
-    if ts is not None and ts.tss:
-        if not tsonly:
-            ips = ts.ips
-            if ips is not None:
-                pairs = zip(ts.tss, ips, strict=False)
-                items = ",".join(f'{{"ts":{t},"ip":"{a}"}}' for t, a in pairs)
-            else:
-                items = ",".join(f'{{"ts":{t}}}' for t in ts.tss)
-            s += f',"tsandaddr":[{items}]'
-        else:
-            s += ',"tsonly":[' + ",".join(str(t) for t in ts.tss) + "]"
-    return s
-
-
-def _json_stats(p: Ping, groups: list[list[PingReply]]) -> str:
-    st = ping_stats(p, groups)
-    s = f'"statistics":{{"replies":{st.nreplies}'
-    sent = p.ping_sent or 0
-    if sent > st.npend:
-        total = sent - st.npend
-        if st.nreplies == 0:
-            s += ',"loss":1'
-        elif st.nreplies == total:
-            s += ',"loss":0'
-        else:
-            s += f',"loss":{_c_float_2f(total - st.nreplies, total)}'
-    if st.nreplies > 0:
-        lo, hi, avg, sd = st.min_rtt, st.max_rtt, st.avg_rtt, st.stddev_rtt
-        s += (f',"min":{lo // 1000}.{lo % 1000:03d},"max":{hi // 1000}.{hi % 1000:03d}'
-              f',"avg":{avg // 1000}.{avg % 1000:03d},"stddev":{sd // 1000}.{sd % 1000:03d}')
-    if st.ndups > 0:
-        s += f',"ndups":{st.ndups}'
-    if st.nerrs > 0:
-        s += f',"nerrs":{st.nerrs}'
-    if st.npend > 0:
-        s += f',"npend":{st.npend}'
-    return s + "}"
-
-
-def ping_json(p: Ping) -> str:
-    """The line sc_warts2json prints for a ping."""
-    groups = reply_groups(p)
-    dst = p.dst
-    dst_v4 = dst is not None and dst.atype == ADDR_IPV4
-    return (f'{_json_header(p)},"responses":[{_json_replies(p, groups, dst_v4)}],'
-            f'"no_responses":[],{_json_stats(p, groups)}}}\n')
 
 
 # --------------------------------------------------------------------------
