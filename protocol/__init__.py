@@ -10,23 +10,18 @@ and does no I/O.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import replies
 from .client import ClientConnection
 from .commands import (
     GRAMMARS,
     MEASUREMENTS,
     CommandContext,
-    MeasurementCommand,
     command_word,
     parse_command,
     register,
-)
-from .commands.dealias import (
-    DEALIAS_OPTIONS,
-    DealiasCommand,
-    DealiasMethod,
-    Probedef,
-    ProbedefMethod,
 )
 from .commands.ping import PING_OPTIONS, PingCommand, PingFlag, PingMethod
 from .commands.trace import TRACE_OPTIONS, TraceCommand, TraceFlag, TraceMethod
@@ -70,6 +65,29 @@ from .events import (
 )
 from .options import ArgType, OptionSpec, ParsedOptions, parse_options
 from .uu import uudecode, uuencode, uuencoded_length
+
+if TYPE_CHECKING:
+    from .commands import MeasurementCommand
+    from .commands.dealias import (
+        DEALIAS_OPTIONS,
+        DealiasCommand,
+        DealiasMethod,
+        Probedef,
+        ProbedefMethod,
+    )
+
+# dealias's grammar is imported on first use of one of its names (see
+# protocol.commands.parse_dealias): a daemon need not load it to start.
+_LAZY = {"MeasurementCommand": ".commands",
+         **dict.fromkeys(("DEALIAS_OPTIONS", "DealiasCommand", "DealiasMethod", "Probedef",
+                          "ProbedefMethod"), ".commands.dealias")}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(mod, __name__), name)
 
 __all__ = [
     "CLOSED", "GRAMMARS", "MAX_LINE", "MEASUREMENTS", "NEED_DATA", "PING_OPTIONS", "SENDABLE",

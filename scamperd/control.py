@@ -100,7 +100,6 @@ from protocol import (
 from . import methods
 from .config import SCAMPER_VERSION
 from .engine.task import TaskContext
-from .methods.trace.lss import STORE as LSS_STORE
 from .server import Server, route_problem
 from .sources import Source
 
@@ -300,7 +299,11 @@ class ClientSession:
     def on_lss_clear(self, ev: LssClear) -> None:
         # Local stop sets belong to trace's doubletree (the process's
         # store); a name no trace has used yet fails, as in scamper.
-        self.emit(replies.lss_clear(ev.name, LSS_STORE.clear(ev.name)))
+        # Imported here: importing it imports the trace method package (about
+        # 25 ms), which a daemon that runs no trace need not pay at start-up.
+        from .methods.trace.lss import STORE
+
+        self.emit(replies.lss_clear(ev.name, STORE.clear(ev.name)))
 
     # -- interactive commands ------------------------------------------------------
 

@@ -12,11 +12,11 @@ switched off in its configuration.  Registering a grammar is one entry in
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..cstrings import WHITESPACE
 from ..errors import CommandError
 from .base import CommandContext
-from .dealias import DealiasCommand, parse_dealias
 from .ping import PingCommand, parse_ping_cached
 from .trace import TraceCommand, parse_trace
 from .tracelb import TracelbCommand, parse_tracelb
@@ -27,9 +27,36 @@ from .tracelb import TracelbCommand, parse_tracelb
 MEASUREMENTS = ("trace", "ping", "tracelb", "dealias", "neighbourdisc", "tbit", "sting",
                 "sniff", "host", "http", "udpprobe", "owamp")
 
-# The union of command dataclasses grows as grammars are added.
-MeasurementCommand = PingCommand | TraceCommand | TracelbCommand | DealiasCommand
-Grammar = Callable[[str, CommandContext], MeasurementCommand]
+if TYPE_CHECKING:
+    from .dealias import DealiasCommand
+
+    # The union of command dataclasses grows as grammars are added.
+    MeasurementCommand = PingCommand | TraceCommand | TracelbCommand | DealiasCommand
+    Grammar = Callable[[str, CommandContext], MeasurementCommand]
+
+
+def parse_dealias(line: str, context: CommandContext) -> DealiasCommand:
+    """dealias's grammar, imported on first use: its module is the largest
+    of the grammars (about 14 ms), and a daemon need not load it to start."""
+    from .dealias import parse_dealias as parse
+
+    return parse(line, context)
+
+
+def __getattr__(name: str) -> Any:
+    # DealiasCommand and the unions that name it, for run-time users.
+    if name == "DealiasCommand":
+        from .dealias import DealiasCommand
+
+        return DealiasCommand
+    if name == "MeasurementCommand":
+        from .dealias import DealiasCommand
+
+        return PingCommand | TraceCommand | TracelbCommand | DealiasCommand
+    if name == "Grammar":
+        return Callable[[str, CommandContext], __getattr__("MeasurementCommand")]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 GRAMMARS: dict[str, Grammar] = {
     "ping": parse_ping_cached,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from warts.wire import Timeval
+from warts.cursor import Timeval
 
 from .packets import Reply
 

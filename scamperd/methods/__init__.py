@@ -28,7 +28,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from protocol.commands.dealias import DealiasCommand
 from protocol.commands.ping import PingCommand
 from protocol.commands.trace import TraceCommand
 from protocol.commands.tracelb import TracelbCommand
@@ -40,14 +39,25 @@ class MethodTable(dict[type, Method]):
     """Command type -> :class:`Method`, each row's package imported the
     first time a command of its type is looked up: a one-shot run of 2,000
     pings then does not pay for importing tracelb's and dealias's code (tens
-    of ms, measured by bench/daemon_bench).  Otherwise an ordinary dict."""
+    of ms, measured by bench/daemon_bench).  Otherwise an ordinary dict.
 
-    def __init__(self, rows: dict[type, str]) -> None:
+    A row's command type may be given as ``"module:Class"``, for a command
+    whose own module need not be imported before such a command is parsed
+    (dealias's grammar, about 14 ms of the daemon's start-up)."""
+
+    def __init__(self, rows: dict[type | str, str]) -> None:
         super().__init__()
-        self._lazy = dict(rows)
+        self._lazy: dict[type, str] = {k: v for k, v in rows.items() if isinstance(k, type)}
+        self._named: dict[str, str] = {k: v for k, v in rows.items() if isinstance(k, str)}
+
+    @staticmethod
+    def _name(key: Any) -> str:
+        return f"{key.__module__}:{key.__qualname__}"
 
     def _load(self, key: Any) -> None:
         module = self._lazy.pop(key, None)
+        if module is None and self._named and isinstance(key, type):
+            module = self._named.pop(self._name(key), None)
         if module is not None:
             dict.__setitem__(self, key, importlib.import_module(module, __name__).METHOD)
 
@@ -60,14 +70,19 @@ class MethodTable(dict[type, Method]):
         return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._lazy or dict.__contains__(self, key)
+        return (key in self._lazy or dict.__contains__(self, key)
+                or (isinstance(key, type) and self._name(key) in self._named))
 
     def __delitem__(self, key: type) -> None:
         self._lazy.pop(key, None)
+        self._named.pop(self._name(key), None)
         if dict.__contains__(self, key):
             dict.__delitem__(self, key)
 
     def load_all(self) -> None:
+        for name in list(self._named):
+            mod, _, cls = name.partition(":")
+            self._lazy[getattr(importlib.import_module(mod), cls)] = self._named.pop(name)
         for key in list(self._lazy):
             self._load(key)
 
@@ -76,7 +91,7 @@ METHODS = MethodTable({
     PingCommand: ".ping",
     TraceCommand: ".trace",
     TracelbCommand: ".tracelb",
-    DealiasCommand: ".dealias",
+    "protocol.commands.dealias:DealiasCommand": ".dealias",
 })
 
 
