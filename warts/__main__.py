@@ -99,7 +99,8 @@ def render_stream(stream: IO[bytes], out: IO[bytes], tool: str,
                         pending.clear()
                         size = 0
                     continue
-                # it does not decode: the decoder raises the error
+                # not for the fast path, or it does not decode (the decoder
+                # raises the error)
                 rec = decode_object(rec.obj_type, rec.body, state, rec.offset)
             fn = get(type(rec))
             if fn is None:

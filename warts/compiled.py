@@ -271,6 +271,8 @@ def fast_reader(table: ParamTable, fields: Sequence[str], make: Callable[..., An
     nbytes = (len(table.params) + 6) // 7
     by_value: dict[int, Callable[[Cursor, Any, int], Any]] = {}
     by_bytes: dict[bytes, Callable[[Cursor, Any, int], Any]] = {}
+    by_short: dict[bytes, Callable[[Cursor, Any, int], Any]] = {}
+    get_short = by_short.get
     # with one flag byte, a list indexed by it (no slice, no hashing)
     first: list[Callable[[Cursor, Any, int], Any] | None] = [None] * 256
     limit = ParamTable.MAX_PLANS
@@ -301,13 +303,18 @@ def fast_reader(table: ParamTable, fields: Sequence[str], make: Callable[..., An
                 by_value.clear()
             fn = by_value[known] = _compile(table, slot_of, nslots, known, make, with_cursor,
                                             must, nested)
-        if pos - start == nbytes:
-            if nbytes == 1:
-                first[buf[start]] = fn
-            else:
-                if len(by_bytes) >= limit:
-                    by_bytes.clear()
-                by_bytes[bytes(buf[start:pos])] = fn
+        if pos - start == 1 and nbytes == 1:
+            first[buf[start]] = fn
+        elif pos - start == nbytes:
+            if len(by_bytes) >= limit:
+                by_bytes.clear()
+            by_bytes[bytes(buf[start:pos])] = fn
+        elif pos - start < nbytes:
+            # apart: a slice cut short by the end of the buffer must not
+            # find a pattern of fewer bytes
+            if len(by_short) >= limit:
+                by_short.clear()
+            by_short[bytes(buf[start:pos])] = fn
         return fn(cur, buf, pos)
 
     if nbytes > 1:
@@ -315,9 +322,22 @@ def fast_reader(table: ParamTable, fields: Sequence[str], make: Callable[..., An
             buf = cur.buf
             pos = cur.pos
             fn = get(buf[pos:pos + nbytes])
+            if fn is not None:
+                return fn(cur, buf, pos + nbytes)
+            # a pattern of fewer flag bytes than the table's (its higher
+            # flags absent): found by its own bytes, up to the first
+            # without the link bit
+            k = pos
+            last = pos + nbytes - 1
+            try:
+                while k < last and buf[k] & 0x80:
+                    k += 1
+            except IndexError:
+                return slow(cur)
+            fn = get_short(buf[pos:k + 1])
             if fn is None:
                 return slow(cur)
-            return fn(cur, buf, pos + nbytes)
+            return fn(cur, buf, k + 1)
 
         return read
 

@@ -91,7 +91,8 @@ class RecordType:
     tool prints nothing for any record of the type).  ``json_body(body,
     state, offset)``, where given, is ``to_json`` of the record an object
     body holds without decoding it into objects first (``python -m warts
-    json``'s fast path), or None when the body does not decode.
+    json``'s fast path), or None when the body does not decode or holds
+    what the fast path leaves to decode + ``to_json``.
     """
 
     obj_type: int
@@ -119,7 +120,8 @@ RECORD_TYPES: tuple[RecordType, ...] = (
       lc.cycle_stop_json, None, dump.cycle_stop_dump),
     R(OBJ_ADDR, lc.OldAddress, lc.decode_addr, lc.encode_addr),
     R(OBJ_TRACE, trace.Trace, trace_wire.decode_trace, trace_write.encode_trace,
-      trace_json.trace_to_json, trace_text.trace_to_text, trace_text.trace_to_dump),
+      trace_json.trace_to_json, trace_text.trace_to_text, trace_text.trace_to_dump,
+      trace_json.trace_json_body),
     R(OBJ_PING, ping.Ping, ping_codec.decode_ping, ping_codec.encode_ping,
       ping_json.ping_json, ping_render.ping_text, ping_render.ping_dump,
       ping_json.ping_json_body),

@@ -17,9 +17,15 @@ Quirks kept on purpose, as scamper prints them:
 
 from __future__ import annotations
 
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any
+
 from ..address import Address
+from ..fastobj import constructor
 from ..jsonfmt import ftime, json_esc
-from ..wire import IcmpExt
+from ..objtypes import OBJ_TRACE
+from ..wire import Cursor, IcmpExt, Timeval
 from .trace import (
     ADDR_IPV4,
     ADDR_IPV6,
@@ -33,6 +39,7 @@ from .trace import (
     stop_name,
     type_name,
 )
+from .trace_wire import check_hops, probes_from_values, read_attrs, read_head, read_hop_values
 
 _RXERR = 0x80
 _ICMPCSUMDP = 0x20
@@ -48,11 +55,15 @@ def prefix_len(a: Address, b: Address) -> int:
 
 def _probe_part(p: TraceProbe) -> str:
     """The probe's keys inside each of its replies' objects."""
-    tx = p.tx
+    return probe_part(p.ttl, p.id, p.size, p.tx)
+
+
+def probe_part(ttl: int, pid: int | None, size: int | None, tx: Timeval | None) -> str:
+    """:func:`_probe_part` of a probe given by its values."""
     if tx is not None and tx.sec != 0:
-        return (f',"probe_ttl":{p.ttl},"probe_id":{p.id or 0},"probe_size":{p.size or 0}'
+        return (f',"probe_ttl":{ttl},"probe_id":{pid or 0},"probe_size":{size or 0}'
                 f',"tx":{{"sec":{tx.sec},"usec":{tx.usec}}}')
-    return f',"probe_ttl":{p.ttl},"probe_id":{p.id or 0},"probe_size":{p.size or 0}'
+    return f',"probe_ttl":{ttl},"probe_id":{pid or 0},"probe_size":{size or 0}'
 
 
 def _exts_json(exts: tuple[IcmpExt, ...]) -> str:
@@ -74,24 +85,38 @@ _RFLAG_NAMES = tuple(
     for f in range(8))
 
 
+# A reply's fields in declaration order but probe_wire: what hop_values() takes.
+_reply_values = attrgetter(*(f.name for f in fields(TraceReply) if f.name != "probe_wire"))
+
+
 def hop_json(rxerr: int, probe_part: str, probe_size: int, r: TraceReply) -> str:
     """hop_tostr(): one reply; ``probe_part`` is :func:`_probe_part` of its probe."""
-    rtt = (r.rtt or 0) & 0xFFFFFFFF
-    s = (f'{{"addr":"{r.addr}"'
-         + (f',"name":"{json_esc(r.name, 128)}"' if r.name is not None else "")
-         + f'{probe_part},"rtt":{rtt // 1000}.{rtt % 1000:03d},"reply_ttl":{r.ttl or 0}'
-         f',"reply_tos":{r.tos or 0}')
-    rf = r.flags or 0
+    return hop_values(rxerr, probe_part, probe_size, *_reply_values(r))
+
+
+def hop_values(rxerr: int, probe_part: str, probe_size: int, addr: Address, ttl: int | None,
+               rf: int | None, rtt: int | None, icmp_type: int | None, icmp_code: int | None,
+               size: int | None, ipid: int | None, tos: int | None, nhmtu: int | None,
+               q_ipl: int | None, q_ttl: int | None, tcp_flags: int | None, q_tos: int | None,
+               exts: tuple[IcmpExt, ...] | None, name: str | None) -> str:
+    """:func:`hop_json` of a reply given by its field values (TraceReply's
+    order, without probe_wire), as the trace JSON fast path reads them."""
+    rtt = (rtt or 0) & 0xFFFFFFFF
+    s = (f'{{"addr":"{addr}"'
+         + (f',"name":"{json_esc(name, 128)}"' if name is not None else "")
+         + f'{probe_part},"rtt":{rtt // 1000}.{rtt % 1000:03d},"reply_ttl":{ttl or 0}'
+         f',"reply_tos":{tos or 0}')
+    rf = rf or 0
     if rf & 0x07:
         s += f',"flags":[{_RFLAG_NAMES[rf & 0x07]}]'
     if not rxerr:
-        s += f',"reply_ipid":{r.ipid or 0},"reply_size":{r.size or 0}'
+        s += f',"reply_ipid":{ipid or 0},"reply_size":{size or 0}'
+    # icmp_type_eff: the tcp_flags byte shares the type's storage and wins
+    t = (icmp_type if tcp_flags is None else tcp_flags) or 0
     if not rf & 0x60:
-        t = r.icmp_type if r.tcp_flags is None else r.tcp_flags
-        t = t or 0
-        c = r.icmp_code or 0
+        c = icmp_code or 0
         s += f',"icmp_type":{t},"icmp_code":{c}'
-        at = r.addr.atype
+        at = addr.atype
         if at == ADDR_IPV4:
             q = t == 3 or t == 11
             ptb = t == 3 and c == 4
@@ -101,16 +126,15 @@ def hop_json(rxerr: int, probe_part: str, probe_size: int, r: TraceReply) -> str
         else:
             q = ptb = False
         if q and not rxerr:
-            qttl = 1 if r.icmp_q_ttl is None else r.icmp_q_ttl
-            qipl = probe_size if r.icmp_q_ipl is None else r.icmp_q_ipl
-            s += (f',"icmp_q_ttl":{qttl},"icmp_q_ipl":{qipl},'
-                  f'"icmp_q_tos":{r.icmp_q_tos or 0}')
+            qttl = 1 if q_ttl is None else q_ttl
+            qipl = probe_size if q_ipl is None else q_ipl
+            s += f',"icmp_q_ttl":{qttl},"icmp_q_ipl":{qipl},"icmp_q_tos":{q_tos or 0}'
         if ptb:
-            s += f',"icmp_nhmtu:":{r.icmp_nhmtu or 0}'
+            s += f',"icmp_nhmtu:":{nhmtu or 0}'
     elif rf & 0x20:
-        s += f',"tcp_flags":{r.icmp_type_eff}'
-    if r.icmp_exts is not None:
-        s += _exts_json(r.icmp_exts)
+        s += f',"tcp_flags":{t}'
+    if exts is not None:
+        s += _exts_json(exts)
     return s + "}"
 
 
@@ -272,5 +296,63 @@ def trace_to_json(tr: Trace) -> str:
         parts.append(f',"extra_no_hops":[{",".join(extra_no)}]')
     if tr.pmtud is not None and tr.pmtud.ver == 2:
         parts.append(_pmtud(tr, tr.pmtud, flags, hop_count))
+    parts.append("}\n")
+    return "".join(parts)
+
+
+_new_trace = constructor(Trace)
+
+
+def trace_json_body(body: bytes, state: Any, offset: int = 0) -> str | None:
+    """:func:`trace_to_json` of the trace whose object body is ``body`` (at
+    file offset ``offset``, read with the file's ReadState ``state``),
+    without building its probes and replies: each hop record is read into
+    its values (trace_wire.read_hop_values) and rendered from them; a
+    trace with attributes (PMTUD, doubletree, last-ditch) is built from
+    those values and rendered by trace_to_json().  None when the body does
+    not decode (the caller's decode then raises the error)."""
+    cur = Cursor(body, base=offset, obj_type=OBJ_TRACE, state=state)
+    try:
+        vals = read_head(cur)
+        hops = [read_hop_values(cur) for _ in range(cur.u16())]
+        check_hops(cur, [h[0] for h in hops], vals.get("hop_count"))
+        if cur.pos + 2 <= cur.end and cur.buf[cur.pos] | cur.buf[cur.pos + 1]:
+            rest = read_attrs(cur)
+            return trace_to_json(_new_trace(**vals, probes=tuple(probes_from_values(hops)),
+                                            **rest))
+        cur.u16()  # the end of the attributes (raises when it is missing)
+    except Exception:  # any fault: the caller decodes it and raises
+        return None
+    # The header, from a trace without its probes: hop_count_eff would take
+    # the highest TTL from them, so it is taken from the hops here.
+    tr = _new_trace(**vals)
+    flags = tr.flags
+    full = tr.hop_count or (hops[-1][0] if hops else 0)
+    sh = tr.stop_hop or 0
+    hop_count = full if sh == 0 or sh > full else sh
+    first = tr.firsthop_eff
+    rxerr = flags & _RXERR
+    main: list[str] = []
+    extra: list[str] = []
+    key = None
+    pp = ""
+    psize = 0
+    for h in hops:
+        # Consecutive records of one (ttl, id, size) are one probe, whose
+        # values are the first record's (trace_wire._read_probes).
+        ttl, pid, size, tx = h[0], h[1], h[2], h[3]
+        k = (ttl, pid or 0, size or 0)
+        if k != key:
+            key = k
+            pp = probe_part(ttl, pid, size, tx)
+            psize = size or 0
+        if ttl < first or ttl > full:
+            continue
+        (main if ttl <= hop_count else extra).append(hop_values(rxerr, pp, psize, *h[4:]))
+    parts = ["{", _header(tr, flags, hop_count)]
+    if main:
+        parts.append(f',"hops":[{",".join(main)}]')
+    if extra:
+        parts.append(f',"extra_hops":[{",".join(extra)}]')
     parts.append("}\n")
     return "".join(parts)

@@ -15,7 +15,7 @@ methods make.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -177,15 +177,16 @@ _HOP_VARS = ("gid", *(n for p in HOP_PARAMS.params[1:] for n in p.name.split(","
 # hop flags of the parameters the template below reads itself
 _HOP_GID, _HOP_PROBE_ID, _HOP_EXTS, _HOP_ADDR, _HOP_TX, _HOP_NAME = (
     0x1, 0x10, 0x10000, 0x20000, 0x40000, 0x80000)
-_HopReader = Callable[[Cursor, bytes, int], _HopRaw]
-_hop_readers: dict[int, _HopReader] = {}
-_hop_by_bytes: dict[bytes, _HopReader] = {}  # three flag bytes -> reader
+_HopReader = Callable[[Cursor, bytes, int], Any]
 
 
-def _compile_hop(flags: int) -> _HopReader:
+def _compile_hop(flags: int, raw: bool = False) -> _HopReader:
     """The reader of a hop record with ``flags``, from ``pos`` just after
     its flag bytes: the params length, then the same reads and checks, in the
-    same order, as warts(5)'s table; unknown flags skipped."""
+    same order, as warts(5)'s table; unknown flags skipped.  It returns
+    (probe ttl, probe id, probe size, tx, TraceReply), or with ``raw`` the
+    four probe values followed by the reply's fields in TraceReply's order
+    (without probe_wire), for the JSON fast path."""
     fmt = ">"
     have: list[str] = []
     for mask, code, names in _HOP_FIXED:
@@ -234,9 +235,13 @@ def _compile_hop(flags: int) -> _HopReader:
     lines.append(" cur.pos = final")
     if not flags & (_HOP_ADDR | _HOP_GID):
         lines.append(' raise cur.error("hop record without an address")')
-    lines += [" if not probe_ttl:", '  raise cur.error("hop record without a probe ttl")',
-              " return probe_ttl, probe_id, probe_size, probe_tx, "
-              f"_new_reply({', '.join(_HOP_REPLY_FIELDS)})"]
+    lines += [" if not probe_ttl:", '  raise cur.error("hop record without a probe ttl")']
+    if raw:
+        lines.append(f" return probe_ttl, probe_id, probe_size, probe_tx, "
+                     f"{', '.join(_HOP_REPLY_FIELDS)}")
+    else:
+        lines.append(" return probe_ttl, probe_id, probe_size, probe_tx, "
+                     f"_new_reply({', '.join(_HOP_REPLY_FIELDS)})")
     env: dict[str, Any] = {"_unpack": st.unpack_from, "_icmpext": ICMPEXT.read,
                            "_read_addr": _read_addr, "_tuple_new": tuple.__new__,
                            "_Timeval": Timeval, "_tv": _TV_STRUCT.unpack_from,
@@ -244,10 +249,6 @@ def _compile_hop(flags: int) -> _HopReader:
                            "_sizes": ADDR_SIZES, "_intern": intern}
     exec(compile("\n".join(lines), f"<trace hop reader {flags:#x}>", "exec"), env)
     fn: _HopReader = env["read"]
-    # real files use a handful of combinations; damaged ones could use any
-    if len(_hop_readers) >= 1024:
-        _hop_readers.clear()
-    _hop_readers[flags] = fn
     return fn
 
 
@@ -285,48 +286,70 @@ def _read_addr(cur: Cursor, pos: int, final: int) -> tuple[Address, int]:
     return addr, pos + 2 + n
 
 
-def _read_hop(cur: Cursor) -> _HopRaw:
-    """One hop record: (probe ttl, probe id, probe size, tx, reply).
+def _hop_reader(raw: bool) -> Callable[[Cursor], Any]:
+    """_read_hop(), or with ``raw`` read_hop_values(): each with its own
+    compiled readers (see _compile_hop)."""
+    by_flags: dict[int, _HopReader] = {}
+    by_bytes: dict[bytes, _HopReader] = {}  # three flag bytes -> reader
+    get = by_bytes.get
 
-    This is the hot path of trace decoding, so it reads the buffer directly
-    rather than through Cursor methods; the checks are the same."""
-    buf = cur.buf
-    pos = cur.pos
-    # Most hop records have three flag bytes (their flags run past 14):
-    # a reader found by those bytes skips decoding them, as below (decoding
-    # bench/warts_bench's traces alone went from 1.26 to 1.05 CPU-s).
-    read = _hop_by_bytes.get(buf[pos:pos + 3])
-    if read is not None:
-        return read(cur, buf, pos + 3)
-    end = cur.end
-    flags = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise cur.error("truncated: hop flags run past end", pos)
-        b = buf[pos]
-        pos += 1
-        flags |= (b & 0x7F) << shift
-        if not b & 0x80:
-            break
-        shift += 7
-    if not flags:
-        raise cur.error("hop record without an address", pos - 1)
-    read = _hop_readers.get(flags)
-    if read is None:
-        read = _compile_hop(flags)
-    if pos - cur.pos == 3 and len(_hop_by_bytes) < 1024:
-        _hop_by_bytes[bytes(buf[cur.pos:pos])] = read
-    return read(cur, buf, pos)
+    def read_hop(cur: Cursor) -> Any:
+        buf = cur.buf
+        pos = cur.pos
+        # Most hop records have three flag bytes (their flags run past 14):
+        # a reader found by those bytes skips decoding them, as below
+        # (decoding bench/warts_bench's traces alone went from 1.26 to 1.05
+        # CPU-s).
+        read = get(buf[pos:pos + 3])
+        if read is not None:
+            return read(cur, buf, pos + 3)
+        end = cur.end
+        flags = 0
+        shift = 0
+        while True:
+            if pos >= end:
+                raise cur.error("truncated: hop flags run past end", pos)
+            b = buf[pos]
+            pos += 1
+            flags |= (b & 0x7F) << shift
+            if not b & 0x80:
+                break
+            shift += 7
+        if not flags:
+            raise cur.error("hop record without an address", pos - 1)
+        read = by_flags.get(flags)
+        if read is None:
+            read = _compile_hop(flags, raw)
+            # real files use a handful of combinations; damaged ones could use any
+            if len(by_flags) >= 1024:
+                by_flags.clear()
+            by_flags[flags] = read
+        if pos - cur.pos == 3 and len(by_bytes) < 1024:
+            by_bytes[bytes(buf[cur.pos:pos])] = read
+        return read(cur, buf, pos)
+
+    return read_hop
+
+
+# One hop record: (probe ttl, probe id, probe size, tx, reply).  This is the
+# hot path of trace decoding, so its readers read the buffer directly rather
+# than through Cursor methods; the checks are the same.
+_read_hop: Callable[[Cursor], _HopRaw] = _hop_reader(False)
+# The same, as (probe ttl, probe id, probe size, tx, *reply fields).
+read_hop_values: Callable[[Cursor], tuple[Any, ...]] = _hop_reader(True)
 
 
 def _read_probes(cur: Cursor, count: int) -> list[TraceProbe]:
-    """``count`` hop records folded into probes: consecutive records with the
-    same (ttl, id, size), absent id/size counting as 0, share a probe."""
+    """``count`` hop records folded into probes (see fold_probes)."""
+    return fold_probes([_read_hop(cur) for _ in range(count)])
+
+
+def fold_probes(hops: Iterable[_HopRaw]) -> list[TraceProbe]:
+    """Hop records folded into probes: consecutive records with the same
+    (ttl, id, size), absent id/size counting as 0, share a probe."""
     groups: list[tuple[int, int | None, int | None, Timeval | None, list[TraceReply]]] = []
     key: tuple[int, int, int] | None = None
-    for _ in range(count):
-        pttl, pid, psize, tx, reply = _read_hop(cur)
+    for pttl, pid, psize, tx, reply in hops:
         k = (pttl, pid or 0, psize or 0)
         if k == key:
             g = groups[-1]
@@ -337,6 +360,11 @@ def _read_probes(cur: Cursor, count: int) -> list[TraceProbe]:
             key = k
             groups.append((pttl, pid, psize, tx, [reply]))
     return [_new_probe(g[0], g[1], g[2], g[3], tuple(g[4])) for g in groups]
+
+
+def probes_from_values(hops: Iterable[tuple[Any, ...]]) -> list[TraceProbe]:
+    """fold_probes() of hop records read by read_hop_values()."""
+    return fold_probes([(h[0], h[1], h[2], h[3], _new_reply(*h[4:])) for h in hops])
 
 
 def _read_pmtud(cur: Cursor) -> TracePmtud:
@@ -381,13 +409,16 @@ _ATTR_FIELDS = {ATTR_PMTUD: "pmtud", ATTR_LASTDITCH: "lastditch", ATTR_DTREE: "d
 _read_trace_params = dict_reader(TRACE_PARAMS)
 
 
-def decode_trace(cur: Cursor) -> Trace:
+def read_head(cur: Cursor) -> dict[str, Any]:
+    """The trace's flags+params block as Trace's keyword arguments (list and
+    cycle resolved, the deprecated address ids moved, has_list_id and
+    has_cycle_id set), checked as scamper's reader checks it."""
     vals = _read_trace_params(cur)
     st = cur.state
-    has_list = "list_id" in vals
-    has_cycle = "cycle_id" in vals
-    lst = st.get_list(vals.pop("list_id", 0), cur)
-    cyc = st.get_cycle(vals.pop("cycle_id", 0), cur)
+    vals["has_list_id"] = "list_id" in vals
+    vals["has_cycle_id"] = "cycle_id" in vals
+    vals["list"] = st.get_list(vals.pop("list_id", 0), cur)
+    vals["cycle"] = st.get_cycle(vals.pop("cycle_id", 0), cur)
     src_gid = vals.pop("src_gid", None)
     dst_gid = vals.pop("dst_gid", None)
     if vals.get("src") is None and src_gid is not None:
@@ -396,17 +427,32 @@ def decode_trace(cur: Cursor) -> Trace:
         if dst_gid is None:
             raise cur.error("trace without a destination address")
         vals["dst"] = dst_gid
+    return vals
 
-    probes = _read_probes(cur, cur.u16())
+
+def check_hops(cur: Cursor, ttls: Iterable[int], hop_count: int | None) -> None:
+    """The reader's checks of the hop records' probe TTLs (in file order)."""
     max_ttl = 0
-    for p in probes:
-        if p.ttl < max_ttl:
-            raise cur.error(f"hop records out of TTL order ({p.ttl} after {max_ttl})")
-        max_ttl = p.ttl
-    hc = vals.get("hop_count")
-    if hc and (hc < max_ttl or hc > 255):
-        raise cur.error(f"hop_count {hc} does not fit hop TTLs up to {max_ttl}")
+    for ttl in ttls:
+        if ttl < max_ttl:
+            raise cur.error(f"hop records out of TTL order ({ttl} after {max_ttl})")
+        max_ttl = ttl
+    if hop_count and (hop_count < max_ttl or hop_count > 255):
+        raise cur.error(f"hop_count {hop_count} does not fit hop TTLs up to {max_ttl}")
 
+
+def decode_trace(cur: Cursor) -> Trace:
+    vals = read_head(cur)
+    probes = _read_probes(cur, cur.u16())
+    check_hops(cur, [p.ttl for p in probes], vals.get("hop_count"))
+
+    return _new_trace(**vals, probes=tuple(probes), **read_attrs(cur))
+
+
+def read_attrs(cur: Cursor) -> dict[str, Any]:
+    """The attributes after the hop records, up to the end of the object, as
+    Trace's keyword arguments (pmtud, lastditch, dtree, unknown_attrs,
+    attr_order, trailer)."""
     attrs: dict[str, Any] = {}
     unknown: list[TraceAttr] = []
     order: list[int] = []
@@ -439,6 +485,5 @@ def decode_trace(cur: Cursor) -> Trace:
     canon = [t for t in (ATTR_PMTUD, ATTR_LASTDITCH, ATTR_DTREE)
              if _ATTR_FIELDS[t] in attrs] + [-1] * len(unknown)
     trailer = bytes(cur.buf[cur.pos:cur.end])
-    return _new_trace(**vals, list=lst, cycle=cyc, probes=tuple(probes), **attrs,
-                 unknown_attrs=tuple(unknown), has_list_id=has_list, has_cycle_id=has_cycle,
-                 attr_order=None if order == canon else tuple(order), trailer=trailer)
+    return dict(attrs, unknown_attrs=tuple(unknown),
+                attr_order=None if order == canon else tuple(order), trailer=trailer)
