@@ -21,10 +21,14 @@ see has, emulated with nftables on its output hook (``old_router_nft``):
   N << 16``: nftables 1.0.6 writes 0 without the shift; ``nft
   --debug=netlink`` shows ``numgen``, ``<< 16``, ``hton`` and a 2-byte write
   at network header + 4, with the IP checksum fixed).  al1 counts from
-  16384 and al2 from 49152, a quarter and three quarters round from r4
-  (the bed's first old router, from 0), so two counters are never within
-  a fudge of each other: natively, a cross pair is never in sequence
-  by accident (byte-swapped, see below).
+  16384 and al2 from 49152 + 128, a quarter and three quarters round from
+  r4 (the bed's first old router, from 0), so two counters are never within
+  a fudge of each other natively, and their low bytes are half a turn apart
+  so they are not byte-swapped either: with equal low bytes (al2 from
+  49152), IDs 0x40nn and 0xC0nn read 0xnn40, 0xnnC0, 0x(nn+1)40 ...
+  byte-swapped, in sequence within fudge 200 whenever the two counters
+  moved in step, and Debian's sc_ally over the corner once called an al1
+  and an al2 address aliases that way.
 * port-unreachables (IPv4 and IPv6) always from one address, its interface
   toward vp, whatever address was probed: what mercator sees.
 
@@ -104,7 +108,7 @@ AL_V4_HOSTS: dict[int, tuple[int, int, int]] = {202: (0, 1, 31), 203: (1, 2, 30)
 
 # The old routers: role -> (IP-ID counter offset, the link whose address
 # every port-unreachable comes from).  r4 (tests/testbed.py) counts from 0.
-AL_OLD: dict[str, tuple[int, int]] = {"al1": (16384, 201), "al2": (49152, 202)}
+AL_OLD: dict[str, tuple[int, int]] = {"al1": (16384, 201), "al2": (49152 + 128, 202)}
 
 # Addresses no method can tie to the others of their node (see the docstring).
 AL_HIDDEN = frozenset({("al3", 205)})
