@@ -4,7 +4,6 @@ scamper 20260420's own parser (tests/protocol/data/README.md)."""
 from __future__ import annotations
 
 import json
-import socket
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from protocol.commands.trace import (
     TraceMethod,
     parse_trace,
 )
-from protocol.cstrings import IPAddress
 from protocol.errors import CommandError
+from tests.protocol.grammar_helpers import ntop, refusal
 
 DATA = Path(__file__).parent / "data"
 V4 = IPv4Address("192.0.2.1")
@@ -43,16 +42,8 @@ def trace(args: str, ctx: CommandContext = CTX) -> TraceCommand:
 
 
 def reason(args: str) -> str:
-    with pytest.raises(CommandError) as exc:
-        trace(args)
-    return str(exc.value)
+    return refusal(trace, args)
 
-
-def ntop(addr: IPAddress | None) -> str:
-    if addr is None:
-        return "-"
-    family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, addr.packed)
 
 
 def describe(args: str) -> str:

@@ -16,6 +16,7 @@ and timeouts mean (scamper_dealias_do.c's dealias_<method>_* functions).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from protocol.commands.dealias_methods import AllyFlag, RadargunFlag
@@ -40,7 +41,7 @@ def from_target(p: Probe, r: Reply) -> bool:
             or (d.is_tcp and r.proto == 6))
 
 
-class Method:
+class Method(ABC):
     """What each method supplies to the shared machinery."""
 
     name: ClassVar[str] = ""
@@ -52,15 +53,19 @@ class Method:
     def next_def(self) -> Def:
         return self.st.defs[self.st.probe]
 
+    @abstractmethod
     def postprobe(self) -> None:
-        raise NotImplementedError
+        """After a probe is sent: when the next is due, what comes next."""
 
     def on_reply(self, probe: Probe, reply: Reply, now: int, dl: tuple[int, bytes] | None) -> None:
         """A reply filed with ``probe`` (``dl``: its size and bytes as the
-        datalink saw it, for the IPv6 fragment-id dance)."""
+        datalink saw it, for the IPv6 fragment-id dance).  By default it is
+        only recorded: midarest and midardisc leave inference to later."""
+        del probe, reply, now, dl
 
+    @abstractmethod
     def on_timeout(self, now: int) -> None:
-        raise NotImplementedError
+        """The wait ran out."""
 
     def hold_until(self, now: int) -> int:
         """When probing may resume (0: no hold)."""

@@ -4,7 +4,6 @@ made by scamper 20260420's own parser (tests/protocol/data/README.md)."""
 from __future__ import annotations
 
 import json
-import socket
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,8 @@ from protocol.commands.dealias import (
     RadargunParams,
     parse_dealias,
 )
-from protocol.cstrings import IPAddress
 from protocol.errors import CommandError
+from tests.protocol.grammar_helpers import ntop, refusal
 
 DATA = Path(__file__).parent.parent / "data"
 # The harness that made the golden table stood these in for the do-not-probe list.
@@ -51,16 +50,8 @@ def dealias(args: str, ctx: CommandContext = CTX) -> DealiasCommand:
 
 
 def reason(args: str) -> str:
-    with pytest.raises(CommandError) as exc:
-        dealias(args)
-    return str(exc.value)
+    return refusal(dealias, args)
 
-
-def ntop(addr: IPAddress | None) -> str:
-    if addr is None:
-        return "-"
-    family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, addr.packed)
 
 
 def _probedef(d: Probedef) -> str:

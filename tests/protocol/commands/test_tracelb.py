@@ -4,7 +4,6 @@ made by scamper 20260420's own parser (tests/protocol/data/README.md)."""
 from __future__ import annotations
 
 import json
-import socket
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from protocol.commands.tracelb import (
     TracelbMethod,
     parse_tracelb,
 )
-from protocol.cstrings import IPAddress
 from protocol.errors import CommandError
+from tests.protocol.grammar_helpers import ntop, refusal
 
 DATA = Path(__file__).parent.parent / "data"
 V4 = IPv4Address("192.0.2.1")
@@ -41,16 +40,8 @@ def tracelb(args: str, ctx: CommandContext = CTX) -> TracelbCommand:
 
 
 def reason(args: str) -> str:
-    with pytest.raises(CommandError) as exc:
-        tracelb(args)
-    return str(exc.value)
+    return refusal(tracelb, args)
 
-
-def ntop(addr: IPAddress | None) -> str:
-    if addr is None:
-        return "-"
-    family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, addr.packed)
 
 
 def describe(args: str) -> str:
